@@ -1,0 +1,22 @@
+"""napari-segkit: segment microscopy images by graph cut and more.
+
+The headless API imports neither napari, Qt, torch nor PyMaxflow at import
+time; heavy modules load when a function needs them.
+"""
+
+from __future__ import annotations
+
+from ._errors import Cancelled, InputError, ResourceLimitError, UnsafeFileError
+from .graphcut import estimate_graph_cut_memory, graph_cut
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Cancelled",
+    "InputError",
+    "ResourceLimitError",
+    "UnsafeFileError",
+    "__version__",
+    "estimate_graph_cut_memory",
+    "graph_cut",
+]
