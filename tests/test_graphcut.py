@@ -295,6 +295,21 @@ def test_memory_guard_refuses_before_building():
         graph_cut(image, seeds, memory_limit=10_000)
 
 
+def test_dask_input_checked_before_it_is_read(two_regions):
+    da = pytest.importorskip("dask.array")
+    image, seeds, expected = two_regions
+    np.testing.assert_array_equal(graph_cut(da.from_array(image, chunks=16), seeds), expected)
+
+    def never_read(block):
+        raise AssertionError("the image was read before the memory check")
+
+    lazy = da.zeros((4096, 4096), chunks=1024).map_blocks(never_read, dtype=float)
+    big_seeds = np.zeros((4096, 4096), np.uint8)
+    big_seeds[0, 0], big_seeds[1, 1] = 1, 2
+    with pytest.raises(ResourceLimitError):
+        graph_cut(lazy, big_seeds, memory_limit=10**6)
+
+
 def test_int32_arc_limit_refused():
     from napari_segkit.graph.memory import GraphBudget, check_graph_budget
 

@@ -29,10 +29,12 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def as_image_array(image: Any, *, name: str = "image") -> np.ndarray:
+def as_image_array(image: Any, *, name: str = "image", lazy: bool = False) -> np.ndarray:
     """Return ``image`` as a numpy array of a real dtype, never a view to write into.
 
     Accepts numpy arrays, dask arrays and anything ``np.asarray`` understands.
+    With ``lazy=True`` a dask (or other lazy) array is checked from its
+    metadata and returned as it is, so a caller can check its size first.
     Rejects complex, object, string and structured dtypes and empty arrays.
     Big-endian and non-contiguous data are accepted (callers convert to
     native float before computing).  The caller's array is never modified.
@@ -48,6 +50,8 @@ def as_image_array(image: Any, *, name: str = "image") -> np.ndarray:
         dtype = np.dtype(image.dtype)
         _check_dtype(dtype, name)
         _check_not_empty(tuple(image.shape), name)
+        if lazy:
+            return image
         image = image.compute()
     array = np.asarray(image)
     _check_dtype(array.dtype, name)

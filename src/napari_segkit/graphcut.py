@@ -185,7 +185,7 @@ def graph_cut(
     >>> int((labels == 1).sum())
     100
     """
-    array = as_image_array(image, name="image")
+    array = as_image_array(image, name="image", lazy=True)
     axis = check_channel_axis(channel_axis, array.ndim)
     channels_last = move_channels_last(array, axis)
     full_shape = channels_last.shape[:-1]
@@ -203,7 +203,6 @@ def graph_cut(
 
         raise InputError(raise_input)
     seed_array, values = check_seeds(seeds, full_shape=full_shape, spatial_shape=spatial_shape)
-    check_finite(array, name="image")
     if connected is None:
         connected = len(values) > 2
 
@@ -215,6 +214,10 @@ def graph_cut(
         connectivity=conn,
     )
     check_graph_budget(budget, memory_limit=memory_limit)
+    if not isinstance(array, np.ndarray):  # dask: read only once the job fits
+        array = as_image_array(array, name="image")
+        channels_last = move_channels_last(array, axis)
+    check_finite(array, name="image")
 
     from .graph.unary import HistogramModel, normalise_features
 
