@@ -1,0 +1,50 @@
+"""``napari-segkit graph-cut IMAGE SEEDS -o OUT``."""
+
+from __future__ import annotations
+
+import argparse
+
+from ._common import EPILOG, add_image_arguments, add_output_arguments, run_image_to_labels
+
+
+def register(verbs) -> None:
+    parser = verbs.add_parser(
+        "graph-cut",
+        help="segment IMAGE into the regions marked by SEEDS (max-flow/min-cut)",
+        description=(
+            "Seeded graph cut: every pixel gets the value of one seed region.  "
+            "Inputs and output: .tif/.tiff, .zarr or .npy."
+        ),
+        epilog=EPILOG,
+    )
+    add_image_arguments(parser)
+    parser.add_argument(
+        "seeds", metavar="SEEDS",
+        help="seed labels, same shape as IMAGE without channels: 0 = unknown, 1, 2, ... = regions",
+    )
+    parser.add_argument("--smoothness", type=float, default=2.0, metavar="S",
+                        help="weight of the boundary term (default 2.0; 0 = per-pixel)")
+    parser.add_argument("--connectivity", type=int, default=1, metavar="N",
+                        help="1 = face neighbours (default) up to ndim, or 4/8 (2-D), 6/18/26 (3-D)")
+    add_output_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import graphcut
+
+    def compute(job):
+        return graphcut.graph_cut(
+            job.array, job.extras[0], spacing=job.spacing, channel_axis=job.channel_axis,
+            smoothness=args.smoothness, connectivity=args.connectivity,
+            spatial_dims=job.spatial_dims, memory_limit=job.memory_limit, progress=job.progress,
+        )
+
+    return run_image_to_labels(
+        args,
+        command="graph-cut",
+        compute=compute,
+        parameters={"seeds": args.seeds, "smoothness": args.smoothness,
+                    "connectivity": args.connectivity},
+        extra_inputs=[("SEEDS", args.seeds)],
+    )
