@@ -310,3 +310,31 @@ def test_python_m_runs_graph_cut(inputs, tmp_path):
     np.testing.assert_array_equal(labels.array, _expected())
     assert labels.metadata["parameters"]["spacing"] == [1.0, 1.0]
     assert sorted(p.name for p in out.iterdir()) == ["labels.tif"]
+
+
+def test_grabcut_verb_segments_each_box(tmp_path):
+    import tifffile
+
+    from napari_segkit.samples import nuclei_2d
+
+    sample = nuclei_2d((96, 96), n_nuclei=4, rng=1)
+    image_path = tmp_path / "nuclei.tif"
+    tifffile.imwrite(image_path, sample.image)
+    boxes = []
+    for index in range(1, sample.labels.max() + 1):
+        where = np.argwhere(sample.labels == index)
+        boxes.append([where.min(0) - 2, where.max(0) + 3])
+    boxes_path = tmp_path / "boxes.npy"
+    np.save(boxes_path, np.array(boxes, dtype=float))
+    out = tmp_path / "labels.tif"
+    assert main(["grabcut", str(image_path), "--boxes", str(boxes_path), "-o", str(out), "-q"]) == 0
+    labels = tifffile.imread(out)
+    for index in range(1, sample.labels.max() + 1):
+        mine, truth = labels == index, sample.labels == index
+        assert (mine & truth).sum() / (mine | truth).sum() > 0.85
+
+
+def test_grabcut_verb_needs_boxes_or_seeds(tmp_path):
+    image_path = tmp_path / "img.npy"
+    np.save(image_path, np.zeros((8, 8)))
+    assert main(["grabcut", str(image_path), "-o", str(tmp_path / "o.tif")]) == 2

@@ -7,6 +7,7 @@ time; heavy modules load when a function needs them.
 from __future__ import annotations
 
 from ._errors import Cancelled, InputError, ResourceLimitError, UnsafeFileError
+from .grabcut import GrabCutReport, grabcut, read_boxes
 from .graphcut import estimate_graph_cut_memory, graph_cut
 
 __version__ = "0.1.0"
@@ -17,6 +18,9 @@ __all__ = [
     "ResourceLimitError",
     "UnsafeFileError",
     "__version__",
+    "GrabCutReport",
     "estimate_graph_cut_memory",
+    "grabcut",
     "graph_cut",
+    "read_boxes",
 ]

@@ -1,0 +1,248 @@
+"""The GrabCut loop on one graph region: colour models, graph cut, re-estimate.
+
+Energy of a segmentation ``x`` (1 = object) of the region's pixels::
+
+    E(x) = sum_p D_p(x_p) + smoothness * sum_(p,q) w_pq [x_p != x_q]
+
+with ``D_p(1) = -log p_obj(I_p)`` and ``D_p(0) = -log p_bg(I_p)`` under the
+two Gaussian mixtures and ``w_pq`` the contrast weights of
+:mod:`napari_segkit.graph.pairwise`.  Each iteration cuts (global optimum for
+the current models), then re-learns both mixtures by hard EM from the cut, as
+in Rother, Kolmogorov and Blake (2004).  The loop stops when the energy
+decreases by less than ``tol`` (relative), or after ``max_iter`` cuts; the
+lowest-energy cut is returned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from .._progress import Reporter
+from ..graph.gmm import GaussianMixture
+from ..graph.neighbourhood import grid_slices
+
+__all__ = ["CutParams", "RegionResult", "grabcut_region", "keep_components", "MIN_BACKGROUND_SAMPLES"]
+
+#: background samples needed to learn a background model
+MIN_BACKGROUND_SAMPLES = 9
+#: samples each mixture is re-estimated from per iteration (a random subset beyond this)
+MAX_MODEL_SAMPLES = 30_000
+# how far inside the box the "central" initialisation starts, per side
+_CENTRAL_FRACTION = 0.25
+
+
+@dataclass(frozen=True)
+class CutParams:
+    n_components: int
+    max_iter: int
+    smoothness: float
+    tol: float
+    spacing: Tuple[float, ...]
+    offsets: Tuple[Tuple[int, ...], ...]
+
+
+@dataclass
+class RegionResult:
+    """Outcome of GrabCut on one region.
+
+    ``status`` is ``"ok"``, ``"empty"`` (no object pixel) or ``"full"`` (every
+    free pixel of the box is object); ``models`` are the final (object,
+    background) mixtures.
+    """
+
+    mask: np.ndarray
+    status: str
+    iterations: int
+    energies: List[float] = field(default_factory=list)
+    models: Optional[Tuple[GaussianMixture, GaussianMixture]] = None
+
+
+def _cut(difference: np.ndarray, edges, smoothness: float) -> np.ndarray:
+    """Min cut of ``U1 - U0`` with weights scaled by ``smoothness``; True = object."""
+    from ..graph import solvers
+
+    if hasattr(solvers, "binary_cut_difference"):
+        return solvers.binary_cut_difference(difference, list(edges), scale=smoothness)
+    unary = np.stack([np.zeros_like(difference), difference])
+    return solvers.binary_cut(unary, [(o, w * smoothness) for o, w in edges])
+
+
+def _edges(features: np.ndarray, offsets, spacing):
+    from ..graph import pairwise
+
+    if hasattr(pairwise, "unit_contrast_weights"):
+        return pairwise.unit_contrast_weights(features, offsets, spacing)
+    return pairwise.contrast_weights(features, offsets, spacing)
+
+
+def _subsample(mask: np.ndarray, limit: int, rng: np.random.Generator) -> np.ndarray:
+    """``mask`` (bool), or a random subset of about ``limit`` of its True entries, as indices."""
+    index = np.flatnonzero(mask)
+    if index.size <= limit:
+        return index
+    return index[rng.random(index.size) < limit / index.size]
+
+
+def _boundary_cost(seg: np.ndarray, edges) -> float:
+    total = 0.0
+    for offset, weights in edges:
+        src, dst = grid_slices(seg.shape, offset)
+        total += float(weights[src][seg[src] != seg[dst]].sum(dtype=np.float64))
+    return total
+
+
+def keep_components(mask: np.ndarray, keep: Optional[np.ndarray], connectivity: int) -> np.ndarray:
+    """The largest connected piece of ``mask`` and every piece touching ``keep``."""
+    structure = ndi.generate_binary_structure(mask.ndim, connectivity)
+    labels, n = ndi.label(mask, structure=structure)
+    if n <= 1:
+        return mask
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    chosen = np.zeros(n + 1, dtype=bool)
+    chosen[int(np.argmax(sizes))] = True
+    if keep is not None and keep.any():
+        chosen[np.unique(labels[keep & mask])] = True
+    chosen[0] = False
+    return chosen[labels]
+
+
+def central_part(shape: Sequence[int], box: Tuple[slice, ...]) -> np.ndarray:
+    """Mask of the box shrunk by a quarter of its size on each side (at least one pixel)."""
+    mask = np.zeros(shape, dtype=bool)
+    inner = []
+    for s in box:
+        size = s.stop - s.start
+        cut = int(size * _CENTRAL_FRACTION)
+        if size - 2 * cut < 1:
+            cut = (size - 1) // 2
+        inner.append(slice(s.start + cut, s.stop - cut))
+    mask[tuple(inner)] = True
+    return mask
+
+
+def grabcut_region(
+    features: np.ndarray,
+    *,
+    unknown: np.ndarray,
+    hard_fg: np.ndarray,
+    hard_bg: np.ndarray,
+    init_fg: np.ndarray,
+    init_bg: np.ndarray,
+    band: np.ndarray,
+    params: CutParams,
+    reg: float,
+    rng: np.random.Generator,
+    models: Optional[Tuple[GaussianMixture, GaussianMixture]] = None,
+    report: Optional[Reporter] = None,
+) -> RegionResult:
+    """Iterated GMM + graph cut on one region.
+
+    Parameters
+    ----------
+    features : (..., C) ndarray of float32
+        The region (the graph's nodes).
+    unknown : (...) ndarray of bool
+        Pixels the cut may give to the object (the box); others are background.
+    hard_fg, hard_bg : (...) ndarray of bool
+        Scribbled pixels, fixed to object / background.
+    init_fg, init_bg : (...) ndarray of bool
+        Pixels the first object / background models learn from.
+    band : (m, C) ndarray
+        Background samples from outside the region (the margin).
+    params : CutParams
+    reg : float
+        Covariance floor.
+    models : (object, background) mixtures, optional
+        Start from these instead of learning from ``init_fg``/``init_bg``.
+    report : Reporter, optional
+        Called after each cut; may raise ``Cancelled``.
+
+    Returns
+    -------
+    RegionResult
+    """
+    shape = features.shape[:-1]
+    n_channels = features.shape[-1]
+    flat = features.reshape(-1, n_channels)
+    band = np.asarray(band, dtype=np.float32).reshape(-1, n_channels)
+    fixed_fg = hard_fg.ravel()
+    fixed_bg = (hard_bg | ~unknown).ravel() & ~fixed_fg
+    free = ~(fixed_fg | fixed_bg)
+
+    if models is None:
+        n_all = flat.shape[0] + band.shape[0]
+        centre = (flat.sum(axis=0, dtype=np.float64) + band.sum(axis=0, dtype=np.float64)) / n_all
+        fg = GaussianMixture.fit(flat[init_fg.ravel()], params.n_components, rng, reg=reg, centre=centre)
+        bg = GaussianMixture.fit(
+            np.concatenate([band, flat[init_bg.ravel()]]), params.n_components, rng, reg=reg, centre=centre
+        )
+    else:
+        fg, bg = models
+    # samples in (C, n) layout centred once per centre (both models share one unless reused)
+    columns_fg = fg.centred_columns(flat)
+    band_bg = bg.centred_columns(band)
+    same_centre = np.array_equal(fg.centre, bg.centre)
+    columns_bg = columns_fg if same_centre else bg.centred_columns(flat)
+    if not same_centre:
+        fg = GaussianMixture(fg.weights, fg.means, fg.covariances, fg.reg, bg.centre)
+        columns_fg = columns_bg
+
+    edges = _edges(features, list(params.offsets), params.spacing)
+    # a fixed pixel pays more to change side than its neighbours could ever give back
+    margin = 2.0 * len(params.offsets) * params.smoothness + 1.0
+
+    best_seg, best_energy, best_models = None, np.inf, (fg, bg)
+    energies: List[float] = []
+    iterations = 0
+    prev_seg = None
+    for it in range(params.max_iter):
+        nll_fg, comp_fg = fg.score_columns(columns_fg)
+        nll_bg, comp_bg = bg.score_columns(columns_bg)
+        difference = nll_fg - nll_bg
+        hard = float(np.abs(difference).max()) + margin
+        difference[fixed_fg] = -hard
+        difference[fixed_bg] = hard
+        seg = _cut(difference.reshape(shape), edges, params.smoothness).ravel()
+        iterations = it + 1
+        data = float(nll_bg[free].sum()) + float(difference[free & seg].sum())
+        energy = data + params.smoothness * _boundary_cost(seg.reshape(shape), edges)
+        energies.append(energy)
+        if report is not None:
+            report((it + 1) / params.max_iter, f"iteration {it + 1}, energy {energy:.6g}")
+        improved = energy < best_energy
+        if improved:
+            best_seg, best_energy, best_models = seg, energy, (fg, bg)
+        if it > 0 and (energy >= energies[-2] - params.tol * abs(energies[-2]) or np.array_equal(seg, prev_seg)):
+            break
+        prev_seg = seg
+        if it + 1 == params.max_iter or not seg.any():
+            break
+        # hard EM: each sample to its most likely component (under the models just
+        # used), then each component from its samples
+        # (from a random subset when there are many samples: the estimates need
+        # no more, and the cost then stops growing with the box)
+        fg_pixels = _subsample(seg, MAX_MODEL_SAMPLES, rng)
+        fg = fg.refit_columns(columns_fg[:, fg_pixels], comp_fg[fg_pixels])
+        bg_pixels = _subsample(~seg, max(MAX_MODEL_SAMPLES - band.shape[0], MAX_MODEL_SAMPLES // 2), rng)
+        comp_band = bg.score_columns(band_bg)[1] if band.size else np.zeros(0, dtype=np.intp)
+        bg = bg.refit_columns(
+            np.concatenate([band_bg, columns_bg[:, bg_pixels]], axis=1),
+            np.concatenate([comp_band, comp_bg[bg_pixels]]),
+        )
+        if improved:
+            best_models = (fg, bg)
+
+    mask = best_seg.reshape(shape)
+    free_mask = free.reshape(shape)
+    if not mask[unknown].any():
+        status = "empty"
+    elif free_mask.any() and mask[free_mask].all():
+        status = "full"
+    else:
+        status = "ok"
+    return RegionResult(mask, status, iterations, energies, best_models)
