@@ -338,3 +338,26 @@ def test_grabcut_verb_needs_boxes_or_seeds(tmp_path):
     image_path = tmp_path / "img.npy"
     np.save(image_path, np.zeros((8, 8)))
     assert main(["grabcut", str(image_path), "-o", str(tmp_path / "o.tif")]) == 2
+
+
+@pytest.mark.parametrize(
+    "verb, options",
+    [("kmeans", ["-k", "2"]), ("mean-shift", []), ("slic", ["-n", "4", "--compactness", "1"])],
+)
+def test_clustering_verbs(tmp_path, verb, options):
+    image = np.zeros((32, 32), np.uint16)
+    image[:, 16:] = 1000
+    image += np.random.default_rng(0).integers(0, 50, image.shape, dtype=np.uint16)
+    path = tmp_path / "img.npy"
+    np.save(path, image)
+    out = tmp_path / "labels.tif"
+    assert main([verb, str(path), "-o", str(out), "-q", *options]) == 0
+    labels = tifffile.imread(out)
+    assert labels.shape == image.shape and labels.min() >= 1
+    # no label straddles the intensity step
+    for value in np.unique(labels):
+        sides = np.unique((np.arange(32) >= 16)[np.nonzero(labels == value)[1]])
+        assert len(sides) == 1, value
+    if verb != "slic":
+        np.testing.assert_array_equal(labels[:, :16], 1)
+        np.testing.assert_array_equal(labels[:, 16:], 2)

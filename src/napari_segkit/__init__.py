@@ -7,8 +7,10 @@ time; heavy modules load when a function needs them.
 from __future__ import annotations
 
 from ._errors import Cancelled, InputError, ResourceLimitError, UnsafeFileError
+from .clustering import kmeans, mean_shift
 from .grabcut import GrabCutReport, grabcut, read_boxes
 from .graphcut import estimate_graph_cut_memory, graph_cut
+from .superpixels import slic
 
 __version__ = "0.1.0"
 
@@ -22,5 +24,8 @@ __all__ = [
     "estimate_graph_cut_memory",
     "grabcut",
     "graph_cut",
+    "kmeans",
+    "mean_shift",
     "read_boxes",
+    "slic",
 ]

@@ -1,0 +1,99 @@
+"""``napari-segkit kmeans|mean-shift|slic IMAGE -o OUT``: unsupervised methods."""
+
+from __future__ import annotations
+
+import argparse
+
+from ._common import EPILOG, add_image_arguments, add_output_arguments, run_image_to_labels
+
+
+def _rgb(text: str):
+    return {"auto": None, "yes": True, "no": False}[text]
+
+
+def _common_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rgb", type=_rgb, default=None, choices=(None, True, False),
+                        metavar="{auto,yes,no}",
+                        help="treat 3/4 channels as RGB(A) colour (CIELAB); auto: uint8 only")
+    parser.add_argument("--seed", type=int, default=0, metavar="N",
+                        help="random seed (default 0): same seed, same labels")
+
+
+def register(verbs) -> None:
+    km = verbs.add_parser("kmeans", help="cluster pixels by intensity/colour (K-means)",
+                          epilog=EPILOG)
+    add_image_arguments(km)
+    km.add_argument("-k", "--clusters", type=int, required=True, metavar="K",
+                    help="number of clusters")
+    km.add_argument("--spatial-weight", type=float, default=0.0, metavar="W",
+                    help="weight of pixel position in physical units (default 0)")
+    km.add_argument("--instances", action="store_true",
+                    help="split clusters into connected components with their own ids")
+    _common_options(km)
+    add_output_arguments(km, spatial_dims=False)
+    km.set_defaults(func=_run_kmeans)
+
+    ms = verbs.add_parser("mean-shift", help="cluster pixels at the modes of their density",
+                          epilog=EPILOG)
+    add_image_arguments(ms)
+    ms.add_argument("--bandwidth", type=float, default=None, metavar="B",
+                    help="kernel width in feature units (default: estimated from the data)")
+    ms.add_argument("--spatial-bandwidth", type=float, default=None, metavar="B",
+                    help="also cluster on position, with this width in physical units")
+    ms.add_argument("--instances", action="store_true",
+                    help="split clusters into connected components with their own ids")
+    _common_options(ms)
+    add_output_arguments(ms, spatial_dims=False)
+    ms.set_defaults(func=_run_mean_shift)
+
+    sp = verbs.add_parser("slic", help="SLIC superpixels (2-D or 3-D, anisotropic spacing)",
+                          epilog=EPILOG)
+    add_image_arguments(sp)
+    sp.add_argument("-n", "--segments", type=int, default=100, metavar="N",
+                    help="approximate number of superpixels (default 100)")
+    sp.add_argument("--compactness", type=float, default=10.0, metavar="C",
+                    help="balance of colour and space (default 10)")
+    _common_options(sp)
+    add_output_arguments(sp, spatial_dims=False)
+    sp.set_defaults(func=_run_slic)
+
+
+def _run(args, command, function, parameters, **options):
+    def compute(job):
+        labels = function(job.array, channel_axis=job.channel_axis, spacing=job.spacing,
+                          progress=job.progress, **options)
+        return labels.compute() if hasattr(labels, "compute") else labels
+
+    return run_image_to_labels(args, command=command, compute=compute,
+                               parameters=parameters, default_spatial_dims=None)
+
+
+def _run_kmeans(args: argparse.Namespace) -> int:
+    from ..clustering import kmeans
+
+    options = {"spatial_weight": args.spatial_weight, "instances": args.instances,
+               "rgb": args.rgb, "rng": args.seed}
+
+    def function(image, **kw):
+        return kmeans(image, args.clusters, **kw)
+
+    return _run(args, "kmeans", function, {"n_clusters": args.clusters, **options}, **options)
+
+
+def _run_mean_shift(args: argparse.Namespace) -> int:
+    from ..clustering import mean_shift
+
+    options = {"bandwidth": args.bandwidth, "spatial_bandwidth": args.spatial_bandwidth,
+               "instances": args.instances, "rgb": args.rgb, "rng": args.seed}
+    return _run(args, "mean-shift", mean_shift, dict(options), **options)
+
+
+def _run_slic(args: argparse.Namespace) -> int:
+    from ..superpixels import slic
+
+    options = {"compactness": args.compactness, "rgb": args.rgb}
+
+    def function(image, **kw):
+        return slic(image, args.segments, **kw)
+
+    return _run(args, "slic", function, {"n_segments": args.segments, **options}, **options)

@@ -1,0 +1,211 @@
+"""K-means clustering of pixels by intensity, colour and (optionally) position."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from .._errors import InputError
+from .._progress import Reporter
+from .._validation import check_positive_number
+from ._order import cluster_ids
+from .features import (
+    DEFAULT_MAX_SAMPLES,
+    draw_sample,
+    fit_spec,
+    map_labels,
+    physical_extent,
+    prepare,
+)
+from .instances import clusters_to_instances
+
+__all__ = ["kmeans"]
+
+
+def check_count(value: Any, name: str, minimum: int = 1) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def nearest_centre(features: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Index of the nearest centre (squared Euclidean) for each feature row.
+
+    Computed centre by centre, element-wise in float32, so the answer for a
+    pixel does not depend on the block it was computed in.
+    """
+    best = np.full(len(features), np.inf, dtype=np.float32)
+    index = np.zeros(len(features), dtype=np.int64)
+    for j, centre in enumerate(centres.astype(np.float32)):
+        d = np.square(features - centre).sum(axis=1)
+        closer = d < best
+        best[closer] = d[closer]
+        index[closer] = j
+    return index
+
+
+def kmeans(
+    image: Any,
+    n_clusters: int,
+    *,
+    channel_axis: Optional[int] = None,
+    rgb: Optional[bool] = None,
+    spatial_weight: float = 0.0,
+    spacing: Optional[Sequence[float]] = None,
+    mask: Any = None,
+    rng: Any = None,
+    instances: bool = False,
+    max_samples: int = DEFAULT_MAX_SAMPLES,
+    n_init: int = 1,
+    max_iter: int = 300,
+    progress: Optional[Callable[[float, str], None]] = None,
+) -> Any:
+    """Cluster the pixels of an image into ``n_clusters`` groups by K-means.
+
+    Each pixel's features are its intensities in every channel (CIELAB for
+    colour images), normalised per channel by robust percentiles so the
+    result does not depend on dtype or magnitude, and optionally its position
+    (see ``spatial_weight``).  The centres are fitted (scikit-learn's
+    ``KMeans``, k-means++ initialisation) on up to ``max_samples`` pixels
+    drawn by ``rng``; every pixel then gets the nearest centre, block by
+    block, so memory stays bounded.  Clusters are numbered by their mean
+    intensity in the first channel (lightness for colour), ascending: on a
+    dark background the background is 1.
+
+    Parameters
+    ----------
+    image : (M, N[, P][, C]) array-like
+        2-D or 3-D image, any real dtype, numpy or dask (also zarr through
+        ``dask.array.from_zarr``).  A dask image gives a lazy dask result.
+    n_clusters : int
+        Number of clusters; capped, with a warning, at the number of distinct
+        feature values in the fitted pixels.
+    channel_axis : int, optional
+        Axis holding channels (colour or fluorescence).  None: grayscale.
+    rgb : bool, optional
+        Treat the channels as RGB(A) and cluster in CIELAB.  Default: True
+        for uint8 images with 3 or 4 channels, False otherwise (a 3-channel
+        uint16 fluorescence image is not colour).  Alpha is dropped.
+    spatial_weight : float
+        Weight of pixel position against intensity.  0 (default) ignores
+        position; 1 gives the image's largest physical side the weight of the
+        whole intensity range, so clusters become more compact blobs.
+    spacing : sequence of float, optional
+        Physical pixel size per spatial axis (positions are in physical units).
+    mask : (M, N[, P]) array of bool, optional
+        Only pixels where ``mask`` is True are clustered; others get 0.
+    rng : int or numpy.random.Generator, optional
+        Seed for the sample and the initialisation.  The same image and seed
+        give the same labels, for numpy and dask input alike.
+    instances : bool
+        Return connected components of the clusters (face neighbours), each
+        with its own id, instead of cluster ids.
+    max_samples : int
+        Pixels used to fit the normalisation and the centres (default
+        100 000; all pixels for smaller images).
+    n_init, max_iter : int
+        As in ``sklearn.cluster.KMeans``.
+    progress : callable, optional
+        ``progress(fraction, message)``, called between stages and between
+        blocks of a numpy image; it may raise :class:`napari_segkit.Cancelled`.
+
+    Returns
+    -------
+    labels : ndarray (or dask array) of int32
+        The image's shape without the channel axis; cluster ids ``1..k`` (or
+        instance ids), 0 outside ``mask``.
+
+    Raises
+    ------
+    InputError
+        Bad image or option (empty, 1-D, complex, NaN/inf inside the mask,
+        a wrong mask shape...); the message names the argument and value.
+    Cancelled
+        Raised by ``progress``.
+
+    Warns
+    -----
+    UserWarning
+        Boolean image, constant image (one cluster), or fewer distinct values
+        than ``n_clusters``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from napari_segkit import kmeans
+    >>> image = np.zeros((20, 20)); image[5:15, 5:15] = 1
+    >>> labels = kmeans(image, 2, rng=0)
+    >>> int((labels == 2).sum())
+    100
+    """
+    n_clusters = check_count(n_clusters, "n_clusters")
+    spatial_weight = check_positive_number(spatial_weight, name="spatial_weight", allow_zero=True)
+    max_samples = check_count(max_samples, "max_samples", minimum=1)
+    n_init = check_count(n_init, "n_init")
+    max_iter = check_count(max_iter, "max_iter")
+    prep = prepare(
+        image, channel_axis=channel_axis, rgb=rgb, spacing=spacing, mask=mask, method="kmeans"
+    )
+    generator = np.random.default_rng(rng)
+    report = Reporter(progress)
+    report(0.0, "sampling pixels")
+    sample = draw_sample(prep, max_samples, generator, progress=report.sub(0.0, 0.1))
+
+    spatial = None
+    if spatial_weight > 0:
+        extent = physical_extent(prep.spatial_shape, prep.spacing)
+        spatial = spatial_weight * np.asarray(prep.spacing) / extent
+    spec = fit_spec(prep, sample.values, spatial_factor=spatial)
+    features = spec.transform(sample.values, sample.coords.astype(np.float64))
+    report(0.1, "fitting cluster centres")
+
+    if spec.constant:
+        warnings.warn(
+            "image is constant inside the mask: returning one cluster"
+            if spatial is None
+            else "image is constant inside the mask: clusters follow position only",
+            UserWarning,
+            stacklevel=2,
+        )
+    distinct = np.unique(features, axis=0)
+    k = n_clusters
+    if len(distinct) <= k:
+        if len(distinct) < k and not (spec.constant and spatial is None):
+            warnings.warn(
+                f"only {len(distinct)} distinct feature values in the fitted pixels, fewer "
+                f"than n_clusters={n_clusters}: using {len(distinct)} clusters",
+                UserWarning,
+                stacklevel=2,
+            )
+        centres = distinct.astype(np.float64)
+    else:
+        from sklearn.cluster import KMeans
+
+        model = KMeans(
+            n_clusters=k,
+            n_init=n_init,
+            max_iter=max_iter,
+            random_state=int(generator.integers(2**31 - 1)),
+        )
+        model.fit(features)
+        centres = model.cluster_centers_
+    ids = cluster_ids(centres)
+    centres = centres[np.argsort(ids)]
+    report(0.3, f"assigning pixels to {len(centres)} clusters")
+
+    def label_block(block, mblock, origin):
+        feats = spec.block_features(block, origin)
+        labels = (nearest_centre(feats, centres) + 1).astype(np.int32)
+        labels = labels.reshape(block.shape[:-1])
+        if mblock is not None:
+            labels[~mblock] = 0
+        return labels
+
+    labels = map_labels(prep, label_block, np.dtype(np.int32), report.sub(0.3, 0.9 if instances else 1.0))
+    if instances:
+        labels = clusters_to_instances(labels, progress=report.sub(0.9, 1.0))
+        report(1.0, "done")
+    return labels

@@ -1,0 +1,1 @@
+"""Chunk-by-chunk processing: block shapes, halos and label ids across blocks."""
