@@ -361,3 +361,34 @@ def test_clustering_verbs(tmp_path, verb, options):
     if verb != "slic":
         np.testing.assert_array_equal(labels[:, :16], 1)
         np.testing.assert_array_equal(labels[:, 16:], 2)
+
+
+def test_train_then_predict(tmp_path):
+    """Train a small U-Net from the CLI, then predict with the saved model."""
+    from napari_segkit.samples import nuclei_2d
+
+    train = nuclei_2d((64, 64), n_nuclei=5, rng=4)
+    test = nuclei_2d((64, 64), n_nuclei=5, rng=5)
+    for name, array in [("img", train.image), ("lab", train.labels), ("test", test.image)]:
+        np.save(tmp_path / f"{name}.npy", array)
+    model = tmp_path / "model"
+    code = main(["train", "--image", str(tmp_path / "img.npy"), "--labels", str(tmp_path / "lab.npy"),
+                 "-o", str(model), "--option", "depth=2", "--option", "width=8",
+                 "--epochs", "2", "-q"])
+    assert code == 0
+    assert json.loads((model / "config.json").read_text())["architecture"] == "unet"
+    out = tmp_path / "pred.tif"
+    assert main(["predict", str(model), str(tmp_path / "test.npy"), "-o", str(out), "-q"]) == 0
+    labels = tifffile.imread(out)
+    assert labels.shape == test.image.shape and labels.min() == 0
+    # refusing to overwrite the model without --overwrite, and the model stays intact
+    before = sorted(p.name for p in model.iterdir())
+    assert main(["train", "--image", str(tmp_path / "img.npy"), "--labels", str(tmp_path / "lab.npy"),
+                 "-o", str(model), "--epochs", "1", "-q"]) == 2
+    assert sorted(p.name for p in model.iterdir()) == before
+
+
+def test_train_needs_matching_pairs(tmp_path):
+    np.save(tmp_path / "img.npy", np.zeros((16, 16)))
+    assert main(["train", "--image", str(tmp_path / "img.npy"), "--image", str(tmp_path / "img.npy"),
+                 "--labels", str(tmp_path / "img.npy"), "-o", str(tmp_path / "m")]) == 2

@@ -10,6 +10,7 @@ from ._errors import Cancelled, InputError, ResourceLimitError, UnsafeFileError
 from .clustering import kmeans, mean_shift
 from .grabcut import GrabCutReport, grabcut, read_boxes
 from .graphcut import estimate_graph_cut_memory, graph_cut
+from .models import Model, load_model, predict_labels, predict_probabilities, train_model
 from .superpixels import slic
 
 __version__ = "0.1.0"
@@ -21,11 +22,16 @@ __all__ = [
     "UnsafeFileError",
     "__version__",
     "GrabCutReport",
+    "Model",
     "estimate_graph_cut_memory",
     "grabcut",
     "graph_cut",
     "kmeans",
+    "load_model",
     "mean_shift",
+    "predict_labels",
+    "predict_probabilities",
     "read_boxes",
     "slic",
+    "train_model",
 ]

@@ -167,3 +167,25 @@ def preflight_output(
     _check_writable(parent)
     check_free_space(parent, estimated_bytes)
     return out
+
+
+def preflight_model_dir(path: PathLike, *, overwrite: bool, inputs: Iterable[PathLike] = ()) -> Path:
+    """Like :func:`preflight_output`, for a model directory (``config.json`` + weights).
+
+    An existing directory is replaced only with ``overwrite`` and only if it
+    holds a ``config.json`` (a model), never another folder.
+    """
+    out = output_path(path)
+    parent = out.parent
+    if not parent.is_dir():
+        raise InputError(f"output directory '{parent}' does not exist (model '{out}')")
+    _check_not_input(out, inputs)
+    if out.exists() or out.is_symlink():
+        if not overwrite:
+            raise OutputExistsError(
+                f"model '{out}' already exists; pass overwrite=True (--overwrite) to replace it"
+            )
+        if not (out.is_dir() and (out / "config.json").is_file()):
+            raise InputError(f"'{out}' exists and is not a model directory; refusing to replace it")
+    _check_writable(parent)
+    return out

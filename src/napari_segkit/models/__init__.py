@@ -1,0 +1,23 @@
+"""Deep models: architectures, training, model files and tiled prediction.
+
+This is the only part of the package that uses torch, and it imports torch
+inside functions only, so importing it (or ``napari_segkit``) stays light.
+"""
+
+from __future__ import annotations
+
+from .model import Model, load_model
+from .predict import predict_labels, predict_probabilities
+from .registry import ARCHITECTURES, Architecture, register_architecture
+from .training import train_model
+
+__all__ = [
+    "ARCHITECTURES",
+    "Architecture",
+    "Model",
+    "load_model",
+    "predict_labels",
+    "predict_probabilities",
+    "register_architecture",
+    "train_model",
+]

@@ -1,0 +1,191 @@
+"""Choosing the device a network runs on: CUDA, then MPS, then CPU.
+
+Every choice is probed with a tiny convolution before it is used, so a GPU
+that torch reports as available but cannot run our kernels (an old card whose
+compute capability the installed build lacks, bad inputs G2) falls back to the
+CPU with a warning instead of failing in the middle of a job.  The device used
+is returned with a one-line note that callers show to the user and record in
+the output metadata (G1).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from typing import Any, List
+
+from .._errors import InputError
+
+__all__ = ["DeviceChoice", "available_devices", "free_device_memory", "probe_device", "select_device"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeviceChoice:
+    """The device a job runs on and a note saying why.
+
+    Attributes
+    ----------
+    device : torch.device
+    note : str
+        One line for the user, e.g. ``"running on CPU: no CUDA or MPS device found"``.
+    """
+
+    device: Any
+    note: str
+
+    @property
+    def name(self) -> str:
+        return str(self.device)
+
+
+def _cuda_count(torch) -> int:
+    try:
+        if not torch.cuda.is_available():
+            return 0
+        return int(torch.cuda.device_count())
+    except Exception:  # a broken driver reports through exceptions  # noqa: BLE001
+        return 0
+
+
+def _mps_available(torch) -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    try:
+        return bool(backend is not None and backend.is_available())
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def available_devices() -> List[str]:
+    """Names of the devices torch reports, e.g. ``['cpu', 'cuda:0', 'mps']``."""
+    import torch
+
+    names = ["cpu"]
+    names += [f"cuda:{i}" for i in range(_cuda_count(torch))]
+    if _mps_available(torch):
+        names.append("mps")
+    return names
+
+
+def probe_device(device: Any) -> None:
+    """Run a 3x3 convolution on ``device``; raises whatever the device raises."""
+    import torch
+
+    x = torch.ones((1, 1, 8, 8), device=device)
+    w = torch.ones((2, 1, 3, 3), device=device)
+    y = torch.nn.functional.conv2d(x, w, padding=1)
+    float(y.sum().cpu())  # forces the kernel to run (and to synchronise)
+
+
+def select_device(device: Any = None) -> DeviceChoice:
+    """Return the device to run on, probed, with a note for the user.
+
+    Parameters
+    ----------
+    device : str, torch.device or None
+        None or ``"auto"``: CUDA if a working one is found, else MPS, else CPU.
+        ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``: that device, which
+        must exist.  A device that exists but fails the probe falls back to
+        the CPU with a warning.
+
+    Raises
+    ------
+    InputError
+        If the requested device is not known or not present; the message
+        lists the devices that are.
+    """
+    import torch
+
+    if device is None or (isinstance(device, str) and device.strip().lower() == "auto"):
+        return _auto(torch)
+    try:
+        requested = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise InputError(
+            f"device {device!r} is not a device name; available: {', '.join(available_devices())}"
+        ) from None
+    if requested.type == "cpu":
+        return DeviceChoice(torch.device("cpu"), "running on CPU (requested)")
+    if requested.type == "cuda":
+        count = _cuda_count(torch)
+        index = 0 if requested.index is None else requested.index
+        if index >= count:
+            raise InputError(
+                f"device {device!r} is not present ("
+                + ("no CUDA device is visible" if count == 0 else f"{count} CUDA device(s) visible")
+                + f"); available: {', '.join(available_devices())}"
+            )
+        requested = torch.device("cuda", index)
+    elif requested.type == "mps":
+        if not _mps_available(torch):
+            raise InputError(
+                f"device {device!r} is not present; available: {', '.join(available_devices())}"
+            )
+    else:
+        raise InputError(
+            f"device {device!r} is not supported; available: {', '.join(available_devices())}"
+        )
+    try:
+        probe_device(requested)
+    except Exception as exc:  # noqa: BLE001 - any failure means: not usable
+        note = f"running on CPU: {requested} failed a test convolution ({_short(exc)})"
+        warnings.warn(note, RuntimeWarning, stacklevel=2)
+        logger.warning(note)
+        return DeviceChoice(torch.device("cpu"), note)
+    return DeviceChoice(requested, f"running on {_describe(torch, requested)} (requested)")
+
+
+def _auto(torch) -> DeviceChoice:
+    failures = []
+    candidates = []
+    if _cuda_count(torch) > 0:
+        candidates.append(torch.device("cuda", 0))
+    if _mps_available(torch):
+        candidates.append(torch.device("mps"))
+    for candidate in candidates:
+        try:
+            probe_device(candidate)
+        except Exception as exc:  # noqa: BLE001
+            failures.append(f"{candidate} failed a test convolution ({_short(exc)})")
+            continue
+        note = f"running on {_describe(torch, candidate)}"
+        logger.info(note)
+        return DeviceChoice(candidate, note)
+    if failures:
+        note = "running on CPU: " + "; ".join(failures)
+        warnings.warn(note, RuntimeWarning, stacklevel=3)
+    else:
+        note = "running on CPU: no CUDA or MPS device found"
+    logger.info(note)
+    return DeviceChoice(torch.device("cpu"), note)
+
+
+def _describe(torch, device) -> str:
+    if device.type == "cuda":
+        try:
+            return f"{device} ({torch.cuda.get_device_name(device)})"
+        except Exception:  # noqa: BLE001
+            return str(device)
+    return str(device)
+
+
+def _short(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}".strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return first if len(first) <= 160 else first[:157] + "..."
+
+
+def free_device_memory(device: Any) -> None:
+    """Release cached blocks on ``device`` (after an OOM or at the end of a job, G3/G4)."""
+    import torch
+
+    kind = getattr(device, "type", str(device))
+    try:
+        if kind == "cuda":
+            torch.cuda.empty_cache()
+        elif kind == "mps" and hasattr(torch, "mps"):
+            torch.mps.empty_cache()
+    except Exception:  # noqa: BLE001 - best effort
+        pass

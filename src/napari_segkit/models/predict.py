@@ -1,0 +1,382 @@
+"""Applying a model: tiled probabilities and instance labels, numpy or dask."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import warnings
+from typing import Any, Callable, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .._errors import InputError, ResourceLimitError
+from .._progress import Reporter
+from .._validation import as_image_array, check_channel_axis, check_finite, check_spacing
+from .normalise import normalise
+
+__all__ = ["predict_labels", "predict_probabilities"]
+
+logger = logging.getLogger(__name__)
+
+CPU_BUDGET = 1 << 30  # bytes of activations one forward pass may use on the CPU
+DEFAULT_BLOCK = {2: 512, 3: 128}
+SPACING_TOLERANCE = 0.01
+
+
+def _as_model(model: Any):
+    from .model import Model, load_model
+
+    if isinstance(model, Model):
+        return model
+    if model is None:
+        raise InputError("model is None; pass a Model or the path of a model directory")
+    return load_model(model)
+
+
+def _is_lazy(array: Any) -> bool:
+    return hasattr(array, "compute") and hasattr(array, "chunks")
+
+
+def _prepare_image(image: Any, model, channel_axis: Optional[int]):
+    """Image -> (*lead, C, *spatial) float-able array (numpy or dask) and its lead shape."""
+    array = as_image_array(image, lazy=True)
+    channel_axis = check_channel_axis(channel_axis, array.ndim)
+    d = model.spatial_dims
+    if channel_axis is None and array.ndim > d and array.shape[-1] == 1 and model.in_channels == 1:
+        channel_axis = array.ndim - 1  # (..., Y, X, 1): a singleton channel, not a spatial axis (A3)
+    n_plain = array.ndim - (channel_axis is not None)
+    if n_plain < d:
+        raise InputError(
+            f"the model is {d}-D but image has {n_plain} non-channel dimension(s) (shape {tuple(array.shape)})"
+        )
+    if n_plain - d > 2:
+        raise InputError(
+            f"image has shape {tuple(array.shape)}: {n_plain - d} leading axes before the {d} spatial "
+            "ones (at most 2 are supported)"
+        )
+    channels = 1 if channel_axis is None else int(array.shape[channel_axis])
+    if channels != model.in_channels:
+        hint = "; pass channel_axis to say which axis holds the channels" if channel_axis is None else ""
+        raise InputError(
+            f"the model expects {model.in_channels} input channel(s), image has {channels} "
+            f"(shape {tuple(array.shape)}, channel_axis={channel_axis}){hint}"
+        )
+    lazy = _is_lazy(array)
+    if channel_axis is None:
+        array = array[..., None]
+        channel_axis = array.ndim - 1
+    lead_ndim = n_plain - d
+    if lazy:
+        import dask.array as da
+
+        array = da.moveaxis(array, channel_axis, lead_ndim)
+    else:
+        array = np.moveaxis(array, channel_axis, lead_ndim)
+        check_finite(array, name="image")
+    return array, tuple(int(s) for s in array.shape[:lead_ndim]), lazy
+
+
+def _spacing_factors(model, spacing, shape) -> Optional[Tuple[float, ...]]:
+    if spacing is None:
+        return None
+    spacing = check_spacing(spacing, model.spatial_dims)
+    factors = tuple(s / v for s, v in zip(spacing, model.voxel_size))
+    if all(abs(f - 1.0) <= SPACING_TOLERANCE for f in factors):
+        return None
+    return factors
+
+
+def _auto_tile(model, spatial: Sequence[int], budget: int) -> Tuple[int, ...]:
+    """Largest tile (halo included) whose activations fit ``budget``."""
+    width = int(model._options().get("width", 32))
+    bytes_per_voxel = 4 * width * 12
+    halo, align = model.halo, model.align
+    whole = tuple(-(-s // align) * align + 2 * halo for s in spatial)
+    if math.prod(whole) * bytes_per_voxel <= budget:
+        return whole
+    side = int((budget / bytes_per_voxel) ** (1.0 / len(spatial)))
+    core = max(align, (side - 2 * halo) // align * align)
+    return tuple(min(core + 2 * halo, w) for w in whole)
+
+
+def _make_predictor(network, device) -> Callable[[np.ndarray], np.ndarray]:
+    import torch
+
+    def predict(batch: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(device)
+            y = torch.softmax(network(x), dim=1)
+            return y.float().cpu().numpy()
+
+    return predict
+
+
+def _check_tile_arg(tile_shape, d) -> Optional[Tuple[int, ...]]:
+    if tile_shape is None:
+        return None
+    if isinstance(tile_shape, (int, np.integer)):
+        tile_shape = (int(tile_shape),) * d
+    try:
+        tile_shape = tuple(int(t) for t in tile_shape)
+    except TypeError:
+        raise InputError(f"tile_shape must be an integer or {d} integers, got {tile_shape!r}") from None
+    if len(tile_shape) != d or any(t < 1 for t in tile_shape):
+        raise InputError(f"tile_shape must be {d} positive integers, got {tile_shape!r}")
+    return tile_shape
+
+
+def predict_probabilities(
+    image: Any,
+    model: Any,
+    *,
+    channel_axis: Optional[int] = None,
+    spacing: Optional[Sequence[float]] = None,
+    tile_shape: Optional[Sequence[int] | int] = None,
+    overlap: float = 0.0,
+    halo: Optional[int] = None,
+    batch_size: int = 1,
+    block_shape: Optional[Sequence[int] | int] = None,
+    device: Any = None,
+    progress: Optional[Callable[[float, str], None]] = None,
+) -> Any:
+    """Class probabilities of a model over an image of any size, tile by tile.
+
+    Parameters
+    ----------
+    image : (M, N[, P][, C]) array-like or dask array
+        2-D or 3-D as the model, with up to two leading axes (time, ...)
+        processed frame by frame, and an optional channel axis.  Any real
+        dtype; each frame is normalised by its own percentiles, as in training.
+    model : Model or path
+    channel_axis : int, optional
+        The image's channel axis (required when the model has several inputs).
+    spacing : sequence of float, optional
+        The image's voxel size.  When it differs from the model's training
+        voxel size by more than 1 %, a numpy image is rescaled to it and the
+        probabilities are rescaled back; a dask image is processed as it is,
+        with a warning.
+    tile_shape : int or sequence of int, optional
+        Network input per tile, halo included.  Default: the whole image when
+        its activations fit in about 1 GiB, else the largest tile that does.
+        Tiles are halved and retried on a device out-of-memory error.
+    overlap : float
+        Fraction of a tile's core shared with its neighbours, blended with
+        Gaussian weights (only useful with a halo below the default).
+    halo : int, optional
+        Context per side of each tile.  Default: the network's receptive
+        radius (rounded up to its down-sampling factor), which makes tiled
+        and whole-image probabilities equal to rounding.
+    batch_size : int
+        Tiles per forward pass.
+    block_shape : int or sequence of int, optional
+        Dask input only: the blocks processed independently (default: the
+        input's chunks, at least 512 x 512 in 2-D or 128^3 in 3-D).
+    device : str, optional
+        ``"cuda"``, ``"cuda:1"``, ``"mps"``, ``"cpu"``; default: the first that
+        works among CUDA, MPS and CPU.  The choice is logged and reported
+        through ``progress``.
+    progress : callable, optional
+        ``progress(fraction, message)``; raise :class:`~napari_segkit.Cancelled`
+        in it to stop (checked after each tile, or each block for dask input).
+
+    Returns
+    -------
+    (..., K) ndarray or dask array of float32
+        The image's shape without channels, plus one axis of K class
+        probabilities (``model.classes``) last.  Lazy for dask input.
+
+    Raises
+    ------
+    InputError
+        If the image does not fit the model (dimensions, channels: M6), holds
+        NaN or infinite values, or an option is invalid; if ``device`` is not
+        present (G7).
+    ResourceLimitError
+        If even the smallest tile does not fit the device and the CPU fails too.
+    """
+    model = _as_model(model)
+    array, lead, lazy = _prepare_image(image, model, channel_axis)
+    d = model.spatial_dims
+    spatial = tuple(int(s) for s in array.shape[-d:])
+    factors = _spacing_factors(model, spacing, spatial)
+    tile_arg = _check_tile_arg(tile_shape, d)
+    halo_value = model.halo if halo is None else int(halo)
+    if halo_value < 0:
+        raise InputError(f"halo must be non-negative, got {halo!r}")
+    halo_value = -(-halo_value // model.align) * model.align
+    report = Reporter(progress)
+
+    from .devices import free_device_memory, select_device
+
+    choice = select_device(device)
+    logger.info("predict_probabilities: %s", choice.note)
+    report(0.0, choice.note)
+    n_classes = len(model.classes)
+
+    if lazy:
+        if factors is not None:
+            warnings.warn(
+                f"image spacing differs from the model's training voxel size {model.voxel_size} "
+                f"(factors {tuple(round(f, 3) for f in factors)}); dask input is not rescaled",
+                UserWarning,
+                stacklevel=2,
+            )
+        network = copy.deepcopy(model.network).float().eval().to(choice.device)
+        predictor = _make_predictor(network, choice.device)
+        return _predict_dask(
+            array, lead, model, predictor, n_classes, tile_arg, halo_value, overlap, batch_size,
+            block_shape, lambda: free_device_memory(choice.device), report,
+        )
+
+    def run(device) -> np.ndarray:
+        network = copy.deepcopy(model.network).float().eval().to(device)
+        predictor = _make_predictor(network, device)
+        try:
+            return _predict_numpy(
+                array, lead, model, predictor, n_classes, tile_arg, halo_value, overlap, batch_size,
+                factors, lambda: free_device_memory(device), report,
+            )
+        finally:
+            del network
+            free_device_memory(device)
+
+    try:
+        return run(choice.device)
+    except ResourceLimitError:
+        if choice.device.type == "cpu":
+            raise
+        import torch
+
+        note = f"out of memory on {choice.device} even with small tiles; running on the CPU"
+        warnings.warn(note, RuntimeWarning, stacklevel=2)
+        report(0.0, note)
+        return run(torch.device("cpu"))
+
+
+def _predict_numpy(array, lead, model, predictor, n_classes, tile_arg, halo, overlap, batch_size,
+                   factors, on_oom, report) -> np.ndarray:
+    from scipy import ndimage as ndi
+
+    from ..tiling.inference import sliding_window_inference
+
+    d = model.spatial_dims
+    spatial = array.shape[-d:]
+    out = np.empty(tuple(lead) + tuple(spatial) + (n_classes,), dtype=np.float32)
+    frames = list(np.ndindex(*lead)) if lead else [()]
+    for k, index in enumerate(frames):
+        frame = normalise(array[index], model.config["normalisation"], name="image")
+        if factors is not None:
+            frame = np.stack([ndi.zoom(c, factors, order=1, mode="nearest") for c in frame])
+        tile = tile_arg or _auto_tile(model, frame.shape[1:], CPU_BUDGET)
+        sub = report.sub(k / len(frames), (k + 1) / len(frames))
+        prob = sliding_window_inference(
+            frame, predictor, n_outputs=n_classes, tile_shape=tile, halo=halo, overlap=overlap,
+            align=model.align, batch_size=batch_size, on_out_of_memory=on_oom, progress=sub,
+        )
+        if factors is not None:
+            back = [s / f for s, f in zip(spatial, prob.shape[1:])]
+            prob = np.stack([ndi.zoom(p, back, order=1, mode="nearest") for p in prob])
+            prob = _fit_shape(prob, spatial)
+        out[index] = np.moveaxis(prob, 0, -1)
+    report(1.0, "probabilities done")
+    return out
+
+
+def _fit_shape(prob: np.ndarray, spatial) -> np.ndarray:
+    """Crop or edge-pad a zoomed (K, ...) array to exactly ``spatial``."""
+    prob = prob[(slice(None),) + tuple(slice(0, s) for s in spatial)]
+    pads = [(0, 0)] + [(0, s - p) for s, p in zip(spatial, prob.shape[1:])]
+    if any(p[1] for p in pads):
+        prob = np.pad(prob, pads, mode="edge")
+    return prob
+
+
+def _predict_dask(array, lead, model, predictor, n_classes, tile_arg, halo, overlap, batch_size,
+                  block_shape, on_oom, report):
+    import dask.array as da
+
+    from ..tiling.inference import tiled_inference_dask
+
+    d = model.spatial_dims
+    spatial = array.shape[-d:]
+    if block_shape is None:
+        block = tuple(
+            min(s, max(max(c), DEFAULT_BLOCK[d])) for s, c in zip(spatial, array.chunks[-d:])
+        )
+    else:
+        block = _check_tile_arg(block_shape, d)
+    tile = tile_arg or tuple(
+        min(b, -(-s // model.align) * model.align) + 2 * halo for b, s in zip(block, spatial)
+    )
+    outputs = []
+    frames = list(np.ndindex(*lead)) if lead else [()]
+    for index in frames:
+        frame = normalise(array[index], model.config["normalisation"], name="image")
+        prob = tiled_inference_dask(
+            frame, predictor, n_outputs=n_classes, tile_shape=tile, halo=halo, overlap=overlap,
+            align=model.align, batch_size=batch_size, block_shape=block,
+            on_out_of_memory=on_oom, progress=report if len(frames) == 1 else None,
+        )
+        outputs.append(da.moveaxis(prob, 0, -1))
+    if not lead:
+        return outputs[0]
+    stacked = da.stack(outputs)
+    return stacked.reshape(tuple(lead) + stacked.shape[1:])
+
+
+def predict_labels(
+    image: Any,
+    model: Any,
+    *,
+    output: str = "instances",
+    threshold: float = 0.5,
+    **kwargs: Any,
+) -> Any:
+    """Labels from a model: instances (touching cells separated) or classes.
+
+    Parameters
+    ----------
+    image, model
+        As :func:`predict_probabilities`, whose keyword options are accepted.
+    output : {"instances", "semantic"}
+        ``"instances"``: one id per object, from a seeded watershed on the
+        interior probability (ids unique over the whole array, also for dask
+        input).  ``"semantic"``: the most probable class index per pixel
+        (0 = background).
+    threshold : float
+        Probability above which a pixel is interior (seeds) / not background.
+
+    Returns
+    -------
+    ndarray or dask array of int32 (int64 when the ids need it)
+        The image's shape without channels; lazy for dask input.  For a time
+        series, ids are per frame.
+    """
+    if output not in ("instances", "semantic"):
+        raise InputError(f"output must be 'instances' or 'semantic', got {output!r}")
+    if not isinstance(threshold, (int, float)) or not 0.0 < float(threshold) < 1.0:
+        raise InputError(f"threshold must be between 0 and 1, got {threshold!r}")
+    model = _as_model(model)
+    prob = predict_probabilities(image, model, **kwargs)
+    d = model.spatial_dims
+    lead_ndim = prob.ndim - 1 - d
+    if output == "semantic":
+        return prob.argmax(axis=-1).astype(np.int32)
+    if model.classes[:3] != ["background", "interior", "boundary"]:
+        raise InputError(f"instances need a background/interior/boundary model; this one has {model.classes}")
+
+    from .instances import instances_from_probabilities
+
+    if lead_ndim == 0:
+        return instances_from_probabilities(prob, threshold=float(threshold))
+    lead = prob.shape[:lead_ndim]
+    frames = [instances_from_probabilities(prob[index], threshold=float(threshold)) for index in np.ndindex(*lead)]
+    if _is_lazy(prob):
+        import dask.array as da
+
+        dtype = np.result_type(*[f.dtype for f in frames])
+        stacked = da.stack([f.astype(dtype) for f in frames])
+        return stacked.reshape(tuple(lead) + stacked.shape[1:])
+    dtype = np.result_type(*[f.dtype for f in frames])
+    return np.stack([f.astype(dtype) for f in frames]).reshape(tuple(lead) + prob.shape[lead_ndim:-1])

@@ -1,0 +1,457 @@
+"""Training a segmentation network from instance labels."""
+
+from __future__ import annotations
+
+import logging
+import math
+import numbers
+import time
+import warnings
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from .._errors import InputError
+from .._progress import Reporter
+from .._validation import as_image_array, check_channel_axis, check_finite, check_spacing
+from .normalise import DEFAULT_NORMALISATION, normalise
+from .registry import get_architecture
+from .targets import CLASSES, IGNORE, instance_targets
+
+__all__ = ["train_model"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIME_BUDGET = 600.0
+DEFAULT_MAX_EPOCHS = 200
+DEFAULT_PATCH = {2: 128, 3: 64}
+CLASS_WEIGHTS = (1.0, 1.0, 2.0)  # boundaries are thin; weight them up
+MAX_VALIDATION_SIDE = {2: 512, 3: 128}
+
+
+def _as_list(value: Any, name: str) -> List[Any]:
+    if value is None:
+        raise InputError(f"{name} is None; expected an array or a sequence of arrays")
+    if hasattr(value, "ndim") and hasattr(value, "shape"):
+        return [value]
+    try:
+        items = list(value)
+    except TypeError:
+        raise InputError(f"{name} must be an array or a sequence of arrays, got {type(value).__name__}") from None
+    if not items:
+        raise InputError(f"{name} is empty; give at least one image and its labels")
+    return items
+
+
+def _check_int(value: Any, name: str, minimum: int = 1) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _prepare(images, labels, channel_axis, spatial_dims, ignore_label):
+    images = _as_list(images, "images")
+    labels = _as_list(labels, "labels")
+    if len(images) != len(labels):
+        raise InputError(f"got {len(images)} images but {len(labels)} label arrays; give one label array per image")
+    data = []
+    n_channels = None
+    for i, (image, label) in enumerate(zip(images, labels)):
+        image = as_image_array(image, name=f"images[{i}]")
+        axis = check_channel_axis(channel_axis, image.ndim, name=f"images[{i}]")
+        plain = image.ndim - (axis is not None)
+        d = spatial_dims if spatial_dims is not None else plain
+        if d not in (2, 3) or plain != d:
+            raise InputError(
+                f"images[{i}] has shape {image.shape}: expected {'a ' + str(spatial_dims) + '-D' if spatial_dims else 'a 2-D or 3-D'} "
+                "image (plus an optional channel axis); split time series into frames"
+            )
+        if spatial_dims is None:
+            spatial_dims = d
+        chw = image[None] if axis is None else np.moveaxis(image, axis, 0)
+        if n_channels is None:
+            n_channels = chw.shape[0]
+        elif chw.shape[0] != n_channels:
+            raise InputError(f"images[{i}] has {chw.shape[0]} channel(s), images[0] has {n_channels}")
+        check_finite(chw, name=f"images[{i}]")
+        label = as_image_array(label, name=f"labels[{i}]")
+        if label.dtype.kind == "f":
+            raise InputError(f"labels[{i}] has float dtype {label.dtype}; labels must be integers (or bool)")
+        if label.shape != chw.shape[1:]:
+            raise InputError(
+                f"labels[{i}] has shape {label.shape}, images[{i}] has spatial shape {chw.shape[1:]}; they must match"
+            )
+        target = instance_targets(label.astype(np.int64), ignore_label=ignore_label)
+        data.append((normalise(chw, DEFAULT_NORMALISATION, name=f"images[{i}]"), target))
+    if not any((t >= 0).any() for _, t in data):
+        raise InputError("labels mark every pixel as ignored; nothing to learn from")
+    if not any((t > 0).any() for _, t in data):
+        raise InputError("labels contain no objects (all background); label at least a few cells")
+    return data, spatial_dims, n_channels
+
+
+def _split(data, fraction, rng, spatial_dims):
+    if fraction == 0:
+        return data, []
+    if len(data) >= 2:
+        n_val = min(len(data) - 1, max(1, int(round(len(data) * fraction))))
+        order = rng.permutation(len(data))
+        val = [data[i] for i in sorted(order[:n_val])]
+        train = [data[i] for i in sorted(order[n_val:])]
+        return train, val
+    image, target = data[0]
+    axis = int(np.argmax(target.shape))
+    size = target.shape[axis]
+    n_val = int(round(size * fraction))
+    if n_val < 16 or size - n_val < 16:
+        warnings.warn(
+            f"one image of shape {target.shape} is too small to hold out {fraction:.0%} for validation; "
+            "training without validation (the last epoch is kept)",
+            UserWarning,
+            stacklevel=3,
+        )
+        return data, []
+    cut = [slice(None)] * target.ndim
+    keep = list(cut)
+    cut[axis] = slice(size - n_val, size)
+    keep[axis] = slice(0, size - n_val)
+    return (
+        [(image[(slice(None),) + tuple(keep)], target[tuple(keep)])],
+        [(image[(slice(None),) + tuple(cut)], target[tuple(cut)])],
+    )
+
+
+def _patch_shape(train, spatial_dims, align, patch_shape):
+    if patch_shape is not None:
+        if isinstance(patch_shape, numbers.Integral):
+            patch_shape = (int(patch_shape),) * spatial_dims
+        patch_shape = tuple(int(p) for p in patch_shape)
+        if len(patch_shape) != spatial_dims or any(p < 1 for p in patch_shape):
+            raise InputError(f"patch_shape must be {spatial_dims} positive integers, got {patch_shape!r}")
+        return tuple(-(-p // align) * align for p in patch_shape)
+    largest = [max(t.shape[a] for _, t in train) for a in range(spatial_dims)]
+    out = []
+    for size in largest:
+        p = min(DEFAULT_PATCH[spatial_dims], size)
+        out.append(max(align, -(-p // align) * align))
+    if spatial_dims >= 2 and out[-1] != out[-2]:  # square in y, x so 90-degree rotations keep the shape
+        side = min(out[-1], out[-2])
+        out[-1] = out[-2] = side
+    return tuple(out)
+
+
+def _elastic(image, target, rng, strength=2.0, smooth=6.0):
+    shape = target.shape
+    grid = np.indices(shape, dtype=np.float32)
+    coords = []
+    for axis in range(len(shape)):
+        field = ndi.gaussian_filter(rng.normal(0.0, 1.0, shape).astype(np.float32), smooth)
+        field *= strength / (np.abs(field).max() + 1e-6)
+        coords.append(grid[axis] + field)
+    warped = np.stack([ndi.map_coordinates(c, coords, order=1, mode="reflect") for c in image])
+    warped_target = ndi.map_coordinates(target, coords, order=0, mode="nearest")
+    return warped.astype(np.float32), warped_target
+
+
+def _sample_patch(train, patch, rng, augment, weights):
+    index = rng.choice(len(train), p=weights)
+    image, target = train[index]
+    pads = [max(0, p - s) for p, s in zip(patch, target.shape)]
+    if any(pads):
+        image = np.pad(image, [(0, 0)] + [(0, p) for p in pads], mode="reflect" if all(
+            p < s for p, s in zip(pads, target.shape)) else "edge")
+        target = np.pad(target, [(0, p) for p in pads], constant_values=IGNORE)
+    starts = [int(rng.integers(0, s - p + 1)) for s, p in zip(target.shape, patch)]
+    window = tuple(slice(a, a + p) for a, p in zip(starts, patch))
+    x = image[(slice(None),) + window].astype(np.float32, copy=True)
+    y = target[window].copy()
+    if augment:
+        for axis in range(y.ndim):
+            if rng.random() < 0.5:
+                x = np.flip(x, axis + 1)
+                y = np.flip(y, axis)
+        k = int(rng.integers(0, 4)) if patch[-1] == patch[-2] else 2 * int(rng.integers(0, 2))
+        if k:
+            x = np.rot90(x, k, axes=(-2, -1))
+            y = np.rot90(y, k, axes=(-2, -1))
+        scale = rng.uniform(0.8, 1.2, size=(x.shape[0],) + (1,) * y.ndim).astype(np.float32)
+        shift = rng.uniform(-0.1, 0.1, size=(x.shape[0],) + (1,) * y.ndim).astype(np.float32)
+        x = x * scale + shift
+        if rng.random() < 0.3:
+            x, y = _elastic(np.ascontiguousarray(x), np.ascontiguousarray(y), rng)
+    return np.ascontiguousarray(x, dtype=np.float32), np.ascontiguousarray(y, dtype=np.int64)
+
+
+def _validation_crop(image, target, spatial_dims):
+    side = MAX_VALIDATION_SIDE[spatial_dims]
+    window = tuple(slice(max(0, (s - side) // 2), max(0, (s - side) // 2) + min(s, side)) for s in target.shape)
+    return image[(slice(None),) + window], target[window]
+
+
+def train_model(
+    images: Any,
+    labels: Any,
+    *,
+    architecture: str = "unet",
+    options: Optional[Dict[str, Any]] = None,
+    channel_axis: Optional[int] = None,
+    spatial_dims: Optional[int] = None,
+    spacing: Optional[Sequence[float]] = None,
+    ignore_label: Optional[int] = None,
+    epochs: Optional[int] = None,
+    time_budget: Optional[float] = None,
+    steps_per_epoch: Optional[int] = None,
+    batch_size: int = 4,
+    patch_shape: Optional[Sequence[int] | int] = None,
+    learning_rate: float = 1e-3,
+    augment: bool = True,
+    validation_fraction: float = 0.2,
+    device: Any = None,
+    rng: Any = None,
+    progress: Optional[Callable[[float, str], None]] = None,
+    on_epoch: Optional[Callable[[Dict[str, Any]], None]] = None,
+):
+    """Train a network that separates touching objects, from instance labels.
+
+    Each object becomes *interior* surrounded by a one-pixel *boundary*, the
+    rest *background*; the network learns the three classes, and
+    :func:`predict_labels` turns its output back into instances.  Patches are
+    drawn at random with flips, 90-degree rotations, intensity scaling and a
+    light elastic deformation; every image is normalised by its own
+    percentiles.  After each epoch the loss on held-out data is measured and
+    the best weights are kept.
+
+    Parameters
+    ----------
+    images : array or sequence of arrays, (M, N[, P][, C])
+        2-D or 3-D images (all with the same number of channels).
+    labels : array or sequence of int arrays, (M, N[, P])
+        Instance labels, one array per image, 0 = background.
+    architecture : str
+        A name registered in ``napari_segkit.models.registry.ARCHITECTURES``.
+    options : dict, optional
+        Architecture options, e.g. ``{"depth": 3, "width": 16}`` for the U-Net.
+    channel_axis : int, optional
+        The images' channel axis.
+    spatial_dims : {2, 3}, optional
+        Default: the images' number of non-channel axes.
+    spacing : sequence of float, optional
+        Voxel size of the training images, recorded in the model so that
+        prediction can rescale images with another spacing.  Default 1.
+    ignore_label : int, optional
+        Label value marking pixels that were not annotated (sparse labels):
+        they, and object pixels next to them, do not count in the loss.
+    epochs : int, optional
+        Number of epochs.  With ``time_budget`` too, whichever ends first.
+    time_budget : float, optional
+        Seconds of training.  Default when neither is given: 600 s.
+    steps_per_epoch : int, optional
+        Batches per epoch; default: enough patches to cover the training
+        pixels once (at least 8).
+    batch_size : int
+    patch_shape : int or sequence of int, optional
+        Default 128 x 128 (2-D) or 64^3 (3-D), capped by the images.
+    learning_rate : float
+    augment : bool
+    validation_fraction : float
+        Fraction of the images (or, with a single image, of its longest
+        axis) held out to pick the best epoch; 0 keeps the last epoch.
+    device : str, optional
+        As for :func:`predict_probabilities`; default CUDA, then MPS, then CPU.
+    rng : int or numpy.random.Generator, optional
+        Seed for weights, patches and augmentation.
+    progress : callable, optional
+        ``progress(fraction, message)`` every few steps and after each epoch;
+        the epoch message carries the losses.  Raise
+        :class:`~napari_segkit.Cancelled` in it to stop.
+    on_epoch : callable, optional
+        ``on_epoch(record)`` after each epoch with ``{"epoch", "loss",
+        "val_loss", "seconds"}`` (for a live loss plot; ``val_loss`` is None
+        without validation).
+
+    Returns
+    -------
+    Model
+        The best epoch's weights, on the CPU, with its training history in
+        ``model.config["training"]``.
+
+    Raises
+    ------
+    InputError
+        If images and labels do not match (count, shape), labels are float or
+        empty, an image holds NaN/inf, or an option is invalid.
+    Cancelled
+        If ``progress`` raised it.
+    """
+    import torch
+
+    from .devices import free_device_memory, select_device
+    from .model import Model
+
+    architecture_spec = get_architecture(architecture)
+    arch_options = dict(architecture_spec.defaults)
+    if options:
+        unknown = set(options) - set(arch_options)
+        if unknown:
+            raise InputError(
+                f"options {sorted(unknown)} are not known for architecture {architecture!r} "
+                f"(known: {sorted(arch_options)})"
+            )
+        arch_options.update(options)
+    if epochs is not None:
+        epochs = _check_int(epochs, "epochs")
+    if time_budget is not None:
+        if isinstance(time_budget, bool) or not isinstance(time_budget, numbers.Real) or not time_budget > 0:
+            raise InputError(f"time_budget must be a positive number of seconds, got {time_budget!r}")
+        time_budget = float(time_budget)
+    if epochs is None and time_budget is None:
+        time_budget = DEFAULT_TIME_BUDGET
+    max_epochs = epochs if epochs is not None else DEFAULT_MAX_EPOCHS
+    batch_size = _check_int(batch_size, "batch_size")
+    if steps_per_epoch is not None:
+        steps_per_epoch = _check_int(steps_per_epoch, "steps_per_epoch")
+    if not isinstance(validation_fraction, numbers.Real) or not 0.0 <= validation_fraction < 1.0:
+        raise InputError(f"validation_fraction must be in [0, 1), got {validation_fraction!r}")
+    if not isinstance(learning_rate, numbers.Real) or not learning_rate > 0:
+        raise InputError(f"learning_rate must be positive, got {learning_rate!r}")
+    if spatial_dims is not None and spatial_dims not in (2, 3):
+        raise InputError(f"spatial_dims must be 2 or 3, got {spatial_dims!r}")
+
+    data, spatial_dims, n_channels = _prepare(images, labels, channel_axis, spatial_dims, ignore_label)
+    voxel_size = list(check_spacing(spacing, spatial_dims))
+    generator = np.random.default_rng(rng)
+    align = int(architecture_spec.align(**arch_options))
+    train, val = _split(data, float(validation_fraction), generator, spatial_dims)
+    patch = _patch_shape(train, spatial_dims, align, patch_shape)
+    sizes = np.array([t.size for _, t in train], dtype=float)
+    weights = sizes / sizes.sum()
+    if steps_per_epoch is None:
+        steps_per_epoch = max(8, int(math.ceil(sizes.sum() / (math.prod(patch) * batch_size))))
+
+    choice = select_device(device)
+    report = Reporter(progress)
+    report(0.0, choice.note)
+    logger.info("train_model: %s", choice.note)
+    dev = choice.device
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(generator.integers(0, 2**31 - 1)))
+        network = architecture_spec.build(n_channels, len(CLASSES), spatial_dims, **arch_options)
+    network = network.to(dev)
+    optimiser = torch.optim.Adam(network.parameters(), lr=float(learning_rate))
+    loss_fn = torch.nn.CrossEntropyLoss(
+        weight=torch.tensor(CLASS_WEIGHTS, dtype=torch.float32, device=dev), ignore_index=IGNORE
+    )
+    val_data = [_validation_crop(i, t, spatial_dims) for i, t in val]
+
+    history: List[Dict[str, Any]] = []
+    best_state, best_score, best_epoch = None, math.inf, 0
+    start = time.perf_counter()
+    stopped = "epochs"
+    try:
+        for epoch in range(1, max_epochs + 1):
+            network.train()
+            losses = []
+            out_of_time = False
+            for step in range(steps_per_epoch):
+                batch = [_sample_patch(train, patch, generator, augment, weights) for _ in range(batch_size)]
+                x = torch.from_numpy(np.stack([b[0] for b in batch])).to(dev)
+                y = torch.from_numpy(np.stack([b[1] for b in batch])).to(dev)
+                if (y == IGNORE).all():
+                    continue
+                optimiser.zero_grad(set_to_none=True)
+                loss = loss_fn(network(x), y)
+                loss.backward()
+                optimiser.step()
+                losses.append(float(loss.detach()))
+                elapsed = time.perf_counter() - start
+                fraction = _fraction(epoch - 1 + (step + 1) / steps_per_epoch, max_epochs, elapsed, time_budget, epochs)
+                report(fraction, f"epoch {epoch}, step {step + 1}/{steps_per_epoch}: loss {losses[-1]:.4f}")
+                if time_budget is not None and elapsed > time_budget:
+                    out_of_time = True
+                    break
+            train_loss = float(np.mean(losses)) if losses else math.nan
+            val_loss = _validation_loss(network, val_data, loss_fn, dev) if val_data else math.nan
+            elapsed = time.perf_counter() - start
+            record = {
+                "epoch": epoch,
+                "loss": None if math.isnan(train_loss) else train_loss,
+                "val_loss": None if math.isnan(val_loss) else val_loss,
+                "seconds": round(elapsed, 3),
+            }
+            history.append(record)
+            score = val_loss if val_data and not math.isnan(val_loss) else -epoch  # else keep the last
+            if score < best_score or best_state is None:
+                best_score, best_epoch = score, epoch
+                best_state = {k: v.detach().to("cpu", copy=True) for k, v in network.state_dict().items()}
+            message = f"epoch {epoch}/{max_epochs}: loss {train_loss:.4f}"
+            if val_data:
+                message += f", validation loss {val_loss:.4f}"
+            report(_fraction(epoch, max_epochs, elapsed, time_budget, epochs), message)
+            logger.info(message)
+            if on_epoch is not None:
+                on_epoch(dict(record))
+            if out_of_time or (time_budget is not None and elapsed > time_budget):
+                stopped = "time budget"
+                break
+    finally:
+        network.to("cpu")
+        free_device_memory(dev)
+    network.load_state_dict(best_state)
+    network.eval()
+    config = {
+        "architecture": str(architecture).lower(),
+        "options": arch_options,
+        "spatial_dims": int(spatial_dims),
+        "in_channels": int(n_channels),
+        "classes": list(CLASSES),
+        "normalisation": dict(DEFAULT_NORMALISATION),
+        "voxel_size": voxel_size,
+        "training": {
+            "history": history,
+            "best_epoch": best_epoch,
+            "stopped_by": stopped,
+            "seconds": round(time.perf_counter() - start, 3),
+            "device": str(dev),
+            "device_note": choice.note,
+            "patch_shape": list(patch),
+            "batch_size": batch_size,
+            "steps_per_epoch": steps_per_epoch,
+            "learning_rate": float(learning_rate),
+            "n_images": len(data),
+            "ignore_label": ignore_label,
+            "torch_version": torch.__version__,
+        },
+    }
+    report(1.0, f"training done: best epoch {best_epoch} of {len(history)}")
+    return Model(network, config)
+
+
+def _fraction(epoch_progress, max_epochs, elapsed, time_budget, epochs) -> float:
+    parts = []
+    if epochs is not None:
+        parts.append(epoch_progress / max_epochs)
+    if time_budget is not None:
+        parts.append(elapsed / time_budget)
+    if not parts:
+        parts.append(epoch_progress / max_epochs)
+    return min(1.0, max(parts))
+
+
+def _validation_loss(network, val_data, loss_fn, dev) -> float:
+    import torch
+
+    network.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for image, target in val_data:
+            known = int((target != IGNORE).sum())
+            if known == 0:
+                continue
+            x = torch.from_numpy(np.ascontiguousarray(image[None], dtype=np.float32)).to(dev)
+            y = torch.from_numpy(np.ascontiguousarray(target[None])).to(dev)
+            total += float(loss_fn(network(x), y)) * known
+            count += known
+    network.train()
+    return total / count if count else math.nan
