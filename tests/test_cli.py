@@ -392,3 +392,16 @@ def test_train_needs_matching_pairs(tmp_path):
     np.save(tmp_path / "img.npy", np.zeros((16, 16)))
     assert main(["train", "--image", str(tmp_path / "img.npy"), "--image", str(tmp_path / "img.npy"),
                  "--labels", str(tmp_path / "img.npy"), "-o", str(tmp_path / "m")]) == 2
+
+
+@pytest.mark.parametrize("verb, options", [("normalized-cut", ["-n", "2"]), ("spectral", ["-k", "2"])])
+def test_spectral_verbs(tmp_path, verb, options):
+    image = np.zeros((24, 24), np.uint8)
+    image[:, 12:] = 200
+    path = tmp_path / "img.npy"
+    np.save(path, image)
+    out = tmp_path / "labels.tif"
+    assert main([verb, str(path), "-o", str(out), "-q", "--superpixels", "pixels", *options]) == 0
+    labels = tifffile.imread(out)
+    assert len(np.unique(labels[:, :12])) == 1 and len(np.unique(labels[:, 12:])) == 1
+    assert labels[0, 0] != labels[0, -1]

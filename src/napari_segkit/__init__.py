@@ -11,6 +11,8 @@ from .clustering import kmeans, mean_shift
 from .grabcut import GrabCutReport, grabcut, read_boxes
 from .graphcut import estimate_graph_cut_memory, graph_cut
 from .models import Model, load_model, predict_labels, predict_probabilities, train_model
+from .refine import crf_refine, graph_cut_refine
+from .spectral import normalized_cut, spectral_clustering
 from .superpixels import slic
 
 __version__ = "0.1.0"
@@ -23,15 +25,19 @@ __all__ = [
     "__version__",
     "GrabCutReport",
     "Model",
+    "crf_refine",
     "estimate_graph_cut_memory",
     "grabcut",
     "graph_cut",
+    "graph_cut_refine",
     "kmeans",
     "load_model",
     "mean_shift",
+    "normalized_cut",
     "predict_labels",
     "predict_probabilities",
     "read_boxes",
     "slic",
+    "spectral_clustering",
     "train_model",
 ]

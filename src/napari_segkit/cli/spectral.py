@@ -1,0 +1,80 @@
+"""``napari-segkit normalized-cut|spectral IMAGE -o OUT``: graph-spectral methods."""
+
+from __future__ import annotations
+
+import argparse
+
+from ._common import EPILOG, add_image_arguments, add_output_arguments, run_image_to_labels
+
+
+def _graph_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--superpixels", default=None, metavar="slic|pixels|FILE",
+                        help="graph nodes: SLIC superpixels, single pixels, or a labels file "
+                        "(default: pixels for small images, else SLIC)")
+    parser.add_argument("--n-superpixels", type=int, default=400, metavar="N",
+                        help="SLIC superpixels when they are used (default 400)")
+    parser.add_argument("--seed", type=int, default=0, metavar="N",
+                        help="random seed (default 0): same seed, same labels")
+
+
+def register(verbs) -> None:
+    nc = verbs.add_parser("normalized-cut", help="split IMAGE by normalized cuts (Shi & Malik)",
+                          epilog=EPILOG)
+    add_image_arguments(nc)
+    nc.add_argument("-n", "--segments", type=int, default=None, metavar="N",
+                    help="number of segments (default: split until the cut cost passes --threshold)")
+    nc.add_argument("--threshold", type=float, default=None, metavar="T",
+                    help="stop splitting when the normalized cut exceeds T")
+    nc.add_argument("--method", choices=("recursive", "kway"), default="recursive")
+    _graph_options(nc)
+    add_output_arguments(nc, spatial_dims=False)
+    nc.set_defaults(func=_run_normalized_cut)
+
+    sc = verbs.add_parser("spectral", help="spectral clustering of IMAGE into K clusters",
+                          epilog=EPILOG)
+    add_image_arguments(sc)
+    sc.add_argument("-k", "--clusters", type=int, required=True, metavar="K")
+    _graph_options(sc)
+    add_output_arguments(sc, spatial_dims=False)
+    sc.set_defaults(func=_run_spectral)
+
+
+def _superpixels(args):
+    if args.superpixels in (None, "slic", "pixels"):
+        return args.superpixels, []
+    return None, [("SUPERPIXELS", args.superpixels)]
+
+
+def _run(args, command, function, parameters):
+    choice, extra = _superpixels(args)
+
+    def compute(job):
+        superpixels = job.extras[0] if job.extras else choice
+        return function(job.array, superpixels=superpixels, n_superpixels=args.n_superpixels,
+                        channel_axis=job.channel_axis, spacing=job.spacing,
+                        memory_limit=job.memory_limit, rng=args.seed, progress=job.progress)
+
+    parameters = {**parameters, "superpixels": args.superpixels,
+                  "n_superpixels": args.n_superpixels, "rng": args.seed}
+    return run_image_to_labels(args, command=command, compute=compute, parameters=parameters,
+                               extra_inputs=extra)
+
+
+def _run_normalized_cut(args: argparse.Namespace) -> int:
+    from ..spectral import normalized_cut
+
+    def function(image, **kw):
+        return normalized_cut(image, n_segments=args.segments, threshold=args.threshold,
+                              method=args.method, **kw)
+
+    return _run(args, "normalized-cut", function,
+                {"n_segments": args.segments, "threshold": args.threshold, "method": args.method})
+
+
+def _run_spectral(args: argparse.Namespace) -> int:
+    from ..spectral import spectral_clustering
+
+    def function(image, **kw):
+        return spectral_clustering(image, args.clusters, **kw)
+
+    return _run(args, "spectral", function, {"n_clusters": args.clusters})

@@ -1,0 +1,183 @@
+"""Steps shared by normalized cut and spectral clustering: graph choice, rng, output labels."""
+
+from __future__ import annotations
+
+import logging
+import numbers
+import warnings
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import numpy as np
+
+from .._errors import InputError, ResourceLimitError
+from .._labels import label_dtype
+from .._validation import check_positive_number
+from ..graph.memory import MEMORY_FRACTION, available_memory
+from ._input import PreparedImage
+from .affinity import AffinityGraph, lu_fill, pixel_graph, pixel_graph_bytes, region_graph, slic_superpixels
+
+__all__ = [
+    "AUTO_LU_FILL",
+    "GraphOptions",
+    "build_graph",
+    "check_int",
+    "make_rng",
+    "order_labels",
+]
+
+logger = logging.getLogger(__name__)
+
+# superpixels=None runs on pixels while the eigensolver's LU factor stays this small
+# (about 16,000 pixels in 2-D, 4,000 voxels in 3-D; about a second per eigensolve)
+AUTO_LU_FILL = 1.5e6
+DEFAULT_N_SUPERPIXELS = 400
+
+
+@dataclass
+class GraphOptions:
+    """The affinity options both methods take (see their docstrings)."""
+
+    superpixels: Any = None
+    n_superpixels: int = DEFAULT_N_SUPERPIXELS
+    compactness: Optional[float] = None
+    smoothing: float = 0.0
+    texture_sigma: float = 2.0
+    texture_weight: float = 0.0
+    contrast: float = 1.0
+    memory_limit: Optional[int] = None
+
+
+def check_int(value: Any, *, name: str, minimum: int = 1) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise InputError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise InputError(f"{name} must be at least {minimum}, got {value!r}")
+    return int(value)
+
+
+def make_rng(rng: Any) -> np.random.Generator:
+    """None -> a fixed seed (0), so that results are reproducible by default."""
+    if rng is None:
+        return np.random.default_rng(0)
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (bool, np.bool_)) or not isinstance(rng, numbers.Integral) or rng < 0:
+        raise InputError(f"rng must be None, a non-negative integer or a numpy Generator, got {rng!r}")
+    return np.random.default_rng(int(rng))
+
+
+def check_options(options: GraphOptions) -> None:
+    """Validate the numeric options before any work."""
+    options.n_superpixels = check_int(options.n_superpixels, name="n_superpixels", minimum=2)
+    if options.compactness is not None:
+        options.compactness = check_positive_number(options.compactness, name="compactness")
+    options.smoothing = check_positive_number(options.smoothing, name="smoothing", allow_zero=True)
+    options.texture_sigma = check_positive_number(options.texture_sigma, name="texture_sigma")
+    options.texture_weight = check_positive_number(options.texture_weight, name="texture_weight", allow_zero=True)
+    options.contrast = check_positive_number(options.contrast, name="contrast", allow_zero=True)
+    if options.memory_limit is not None:
+        options.memory_limit = check_int(options.memory_limit, name="memory_limit")
+    sp = options.superpixels
+    if isinstance(sp, str) and sp not in ("slic", "pixels"):
+        raise InputError(f"superpixels must be None, 'slic', 'pixels' or a label array; got {sp!r}")
+
+
+def _check_superpixel_array(superpixels: Any, prepared: PreparedImage) -> np.ndarray:
+    array = np.asarray(superpixels)
+    if array.dtype.kind not in "iub":
+        raise InputError(
+            f"superpixels must be an integer label array, got dtype {array.dtype}"
+        )
+    if array.shape != prepared.spatial_shape:
+        raise InputError(
+            f"superpixels has shape {array.shape} but the image's shape without channels is "
+            f"{prepared.spatial_shape}"
+        )
+    if array.size and array.min() < 0:
+        raise InputError(f"superpixels has negative labels (minimum {int(array.min())}); use 0 for pixels to leave out")
+    array = array.reshape(prepared.data.shape[:-1]).astype(np.int64, copy=False)
+    if not np.any(array > 0):
+        raise InputError("superpixels has no label above 0: every pixel is left out")
+    return array
+
+
+def build_graph(prepared: PreparedImage, options: GraphOptions, *, method: str) -> AffinityGraph:
+    """Features, then the pixel graph or the region graph over superpixels.
+
+    Raises
+    ------
+    ResourceLimitError
+        ``superpixels="pixels"`` and the pixel graph would not fit in memory.
+    """
+    from .affinity import image_features
+
+    shape = prepared.data.shape[:-1]
+    ndim = len(shape)
+    n_pixels = int(np.prod(shape))
+    choice = options.superpixels
+    n_features = prepared.data.shape[-1] * (2 if options.texture_weight > 0 else 1)
+    if isinstance(choice, str) and choice == "pixels":
+        need = pixel_graph_bytes(n_pixels, ndim, n_features)
+        limit = (
+            int(MEMORY_FRACTION * available_memory()) if options.memory_limit is None else options.memory_limit
+        )
+        if need > limit:
+            raise ResourceLimitError(
+                f"{method} on the pixel graph of {n_pixels:,} pixels needs about {need / 1e9:.2f} GB "
+                f"but {limit / 1e9:.2f} GB is allowed; use superpixels (superpixels=None or 'slic', "
+                "or your own label array), crop or downsample the image"
+            )
+    elif choice is None:
+        if lu_fill(n_pixels, ndim) <= AUTO_LU_FILL:
+            choice = "pixels"
+        else:
+            choice = "slic"
+            warnings.warn(
+                f"image has {n_pixels:,} pixels: {method} runs on about {options.n_superpixels} SLIC "
+                "superpixels; pass superpixels='slic' to silence this or superpixels='pixels' "
+                "to force the (slow, memory-hungry) pixel graph",
+                UserWarning,
+                stacklevel=3,
+            )
+    features = image_features(
+        prepared.data,
+        prepared.spacing,
+        smoothing=options.smoothing,
+        texture_sigma=options.texture_sigma,
+        texture_weight=options.texture_weight,
+    )
+    if isinstance(choice, str) and choice == "pixels":
+        return pixel_graph(features, prepared.spacing, contrast=options.contrast)
+    if isinstance(choice, str):  # "slic"
+        compactness = options.compactness
+        if compactness is None:
+            compactness = 10.0 if prepared.data.shape[-1] == 3 else 0.1
+        labels = slic_superpixels(
+            prepared.data, prepared.spacing, n_superpixels=options.n_superpixels, compactness=compactness
+        )
+    else:
+        labels = _check_superpixel_array(choice, prepared)
+    return region_graph(features, labels, prepared.spacing, contrast=options.contrast)
+
+
+def order_labels(node_labels: np.ndarray, graph: AffinityGraph, prepared: PreparedImage) -> np.ndarray:
+    """Pixel labels from node labels, numbered 1, 2, ... in order of each segment's first pixel.
+
+    The first pixel is taken in C (raster) order of the output array, so the
+    numbering does not depend on how the eigensolver or k-means numbered them.
+    Pixels outside every node (superpixel label 0) get 0.
+    """
+    node_of_pixel = graph.node_of_pixel.ravel()
+    inside = node_of_pixel >= 0
+    raw = np.full(node_of_pixel.shape, -1, dtype=np.int64)
+    raw[inside] = np.asarray(node_labels, dtype=np.int64)[node_of_pixel[inside]]
+    values, first = np.unique(raw, return_index=True)
+    keep = values >= 0
+    values, first = values[keep], first[keep]
+    order = values[np.argsort(first, kind="stable")]
+    lookup = np.zeros(int(order.max()) + 2 if order.size else 1, dtype=np.int64)
+    lookup[order] = np.arange(1, order.size + 1)
+    out = np.where(raw >= 0, lookup[np.maximum(raw, 0)], 0)
+    return out.astype(label_dtype(order.size), copy=False).reshape(prepared.spatial_shape)
+

@@ -1,0 +1,154 @@
+"""Spectral clustering: normalized-Laplacian embedding, then k-means."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from .._progress import Reporter
+from ._common import GraphOptions, build_graph, check_int, check_options, make_rng, order_labels
+from ._input import prepare_image
+from .laplacian import _resolve_solver, smallest_eigenvectors
+
+__all__ = ["spectral_clustering", "spectral_embedding"]
+
+logger = logging.getLogger(__name__)
+
+N_INIT = 10
+
+
+def spectral_embedding(weights, self_weight, n_components: int, *, rng, solver: str = "auto") -> np.ndarray:
+    """Rows of the ``n_components`` smallest eigenvectors of the normalized
+    Laplacian, each scaled to unit length (Ng, Jordan and Weiss 2002)."""
+    _, vectors, _ = smallest_eigenvectors(weights, self_weight, n_components, rng=rng, solver=solver)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-300)
+
+
+def _distinct_values(data: np.ndarray, limit: int) -> int:
+    """Number of distinct pixel values (colours); ``limit`` is unused (kept for callers)."""
+    flat = data.reshape(-1, data.shape[-1])
+    if flat.shape[1] == 1:
+        return int(np.unique(flat[:, 0]).size)
+    return int(np.unique(flat, axis=0).shape[0])
+
+
+def spectral_clustering(
+    image: Any,
+    n_clusters: int,
+    *,
+    superpixels: Any = None,
+    n_superpixels: int = 400,
+    compactness: Optional[float] = None,
+    channel_axis: Optional[int] = None,
+    spacing: Optional[Sequence[float]] = None,
+    smoothing: float = 0.0,
+    texture_sigma: float = 2.0,
+    texture_weight: float = 0.0,
+    contrast: float = 1.0,
+    n_init: int = N_INIT,
+    solver: str = "auto",
+    memory_limit: Optional[int] = None,
+    rng: Any = None,
+    progress: Optional[Callable[[float, str], None]] = None,
+) -> np.ndarray:
+    """Segment an image by spectral clustering of its affinity graph.
+
+    The graph is the one :func:`normalized_cut` builds (pixels or
+    superpixels; see :mod:`napari_segkit.spectral.affinity`).  Each node is
+    embedded by the ``n_clusters`` smallest eigenvectors of the normalized
+    Laplacian (rows scaled to unit length, Ng, Jordan and Weiss 2002), and
+    the embedded nodes are grouped by scikit-learn's ``KMeans`` with
+    ``n_init`` fixed starts drawn from ``rng``, each node weighted by its
+    number of pixels.
+
+    Parameters
+    ----------
+    image : (M, N[, P][, C]) array-like
+        As in :func:`normalized_cut`.
+    n_clusters : int
+        Number of clusters (at least 1).  Capped, with a warning, at the
+        number of distinct pixel values and at the number of nodes.
+    superpixels, n_superpixels, compactness, channel_axis, spacing, smoothing,
+    texture_sigma, texture_weight, contrast, solver, memory_limit
+        As in :func:`normalized_cut`.
+    n_init : int
+        k-means restarts.  Default 10.
+    rng : int or numpy.random.Generator, optional
+        Eigensolver start vector and k-means starts.  Default: seed 0; the
+        same image, options and ``rng`` give the same labels.
+    progress : callable, optional
+        ``progress(fraction, message)``, called between steps (graph,
+        eigenvectors, k-means); it may raise :class:`napari_segkit.Cancelled`.
+
+    Returns
+    -------
+    labels : ndarray of int32
+        The image's shape without the channel axis; clusters numbered from 1
+        in the raster order of their first pixel.
+
+    Raises
+    ------
+    InputError
+        Bad image or option; the message names the argument and value.
+    ResourceLimitError
+        ``superpixels="pixels"`` and the pixel graph would not fit in memory.
+    Cancelled
+        Raised by ``progress``.
+    """
+    prepared = prepare_image(image, channel_axis=channel_axis, spacing=spacing, method="spectral_clustering")
+    n_clusters = check_int(n_clusters, name="n_clusters", minimum=1)
+    n_init = check_int(n_init, name="n_init", minimum=1)
+    options = GraphOptions(
+        superpixels=superpixels,
+        n_superpixels=n_superpixels,
+        compactness=compactness,
+        smoothing=smoothing,
+        texture_sigma=texture_sigma,
+        texture_weight=texture_weight,
+        contrast=contrast,
+        memory_limit=memory_limit,
+    )
+    check_options(options)
+    _resolve_solver(solver, 0)
+    generator = make_rng(rng)
+    report = Reporter(progress)
+    distinct = _distinct_values(prepared.data, n_clusters)
+    if distinct < n_clusters:
+        if distinct == 1:
+            warnings.warn("image is constant: returning a single segment", UserWarning, stacklevel=2)
+        else:
+            warnings.warn(
+                f"n_clusters={n_clusters} but the image has only {distinct} distinct values; "
+                f"using {distinct} clusters",
+                UserWarning,
+                stacklevel=2,
+            )
+        n_clusters = distinct
+    if prepared.constant:
+        options.contrast = 0.0
+    report(0.0, "building the affinity graph")
+    graph = build_graph(prepared, options, method="spectral_clustering")
+    if n_clusters > graph.n_nodes:
+        warnings.warn(
+            f"n_clusters={n_clusters} but the graph has only {graph.n_nodes} nodes; "
+            f"using {graph.n_nodes} clusters",
+            UserWarning,
+            stacklevel=2,
+        )
+        n_clusters = graph.n_nodes
+    if n_clusters == 1:
+        return order_labels(np.zeros(graph.n_nodes, dtype=np.int64), graph, prepared)
+    report(0.3, "spectral embedding")
+    embedding = spectral_embedding(graph.weights, graph.self_weight, n_clusters, rng=generator, solver=solver)
+    report(0.8, "k-means")
+    from sklearn.cluster import KMeans
+
+    seed = int(generator.integers(2**31 - 1))
+    kmeans = KMeans(n_clusters=n_clusters, n_init=n_init, random_state=seed)
+    node_labels = kmeans.fit_predict(embedding, sample_weight=graph.size)
+    report(1.0, "spectral clustering done")
+    return order_labels(node_labels, graph, prepared)
