@@ -36,16 +36,16 @@ def dock(viewer):
 @pytest.fixture
 def error_messages(monkeypatch):
     """Messages passed to napari's show_error by the widget."""
-    from napari_segkit._napari import _graph_cut_widget
+    from napari_segkit._napari import _method_widget
 
     messages = []
-    original = _graph_cut_widget.show_error
+    original = _method_widget.show_error
 
     def record(message):
         messages.append(str(message))
         original(message)
 
-    monkeypatch.setattr(_graph_cut_widget, "show_error", record)
+    monkeypatch.setattr(_method_widget, "show_error", record)
     return messages
 
 

@@ -10,7 +10,7 @@ pytest.importorskip("napari")
 from napari.layers import Labels
 
 from napari_segkit import graph_cut
-from napari_segkit._napari import _graph_cut_widget
+from napari_segkit._napari import _graph_cut_widget, _method_widget
 from napari_segkit._napari._graph_cut_widget import GraphCutWidget
 from napari_segkit.samples import nuclei_2d
 
@@ -170,14 +170,14 @@ def test_run_while_busy_is_queued(viewer, dock, wait_idle, monkeypatch):
     seeds = viewer.add_labels(sample.seeds, name="seeds")
     dock.image_layer, dock.seeds_layer = image, seeds
     runs = []
-    original = _graph_cut_widget.start_graph_cut_worker
+    original = _method_widget.start_job_worker
 
     def counting(*args, **kwargs):
         assert not any(w.is_running for w in runs)  # never two at once
         runs.append(original(*args, **kwargs))
         return runs[-1]
 
-    monkeypatch.setattr(_graph_cut_widget, "start_graph_cut_worker", counting)
+    monkeypatch.setattr(_method_widget, "start_job_worker", counting)
     assert dock.run() is not None
     assert dock.run() is None and dock.status.startswith("queued")
     assert dock.run() is None
@@ -245,7 +245,7 @@ def test_multichannel_with_channel_axis(viewer, dock, wait_idle):
 
 def test_multiscale_image_uses_level_that_fits(viewer, dock, wait_idle, monkeypatch):
     from napari_segkit import estimate_graph_cut_memory
-    from napari_segkit._napari import _layers
+    from napari_segkit._napari import _graph_cut_job
 
     sample = nuclei_2d()
     pyramid = [sample.image, sample.image[::2, ::2]]
@@ -253,8 +253,8 @@ def test_multiscale_image_uses_level_that_fits(viewer, dock, wait_idle, monkeypa
     seeds = viewer.add_labels(sample.seeds, name="seeds")
     fine = estimate_graph_cut_memory((256, 256)).total_bytes
     coarse = estimate_graph_cut_memory((128, 128)).total_bytes
-    available = (fine + coarse) / 2 / _layers.MEMORY_FRACTION
-    monkeypatch.setattr(_layers, "available_memory", lambda: int(available))
+    available = (fine + coarse) / 2 / _graph_cut_job.MEMORY_FRACTION
+    monkeypatch.setattr(_graph_cut_job, "available_memory", lambda: int(available))
     dock.image_layer, dock.seeds_layer = image, seeds
     dock.run()
     wait_idle(dock)

@@ -12,14 +12,13 @@ from napari.layers import Image, Labels, Points
 
 from napari_segkit import InputError, ResourceLimitError, estimate_graph_cut_memory, graph_cut
 from napari_segkit._napari import _layers
-from napari_segkit._napari._layers import (
+from napari_segkit._napari._graph_cut_job import (
+    GraphCutJob,
     choose_level,
     downsample_seeds,
-    image_input,
-    output_layer_kwargs,
-    seeds_snapshot,
+    run_graph_cut_job,
 )
-from napari_segkit._napari._worker import GraphCutJob, run_graph_cut_job
+from napari_segkit._napari._layers import image_input, output_layer_kwargs, seeds_snapshot
 from napari_segkit.samples import nuclei_2d
 
 
@@ -35,7 +34,7 @@ def test_grey_image_keeps_scale_and_translate(sample):
     assert image.shape == (256, 256)
     assert image.scale == (2.0, 0.5) and image.translate == (10.0, -3.0)
     assert image.spacing(None) == (2.0, 0.5)
-    kwargs = output_layer_kwargs(image)
+    kwargs = output_layer_kwargs(image, method="graph cut")
     assert kwargs["name"] == "img graph cut"
     assert kwargs["scale"] == (2.0, 0.5) and kwargs["translate"] == (10.0, -3.0)
 
@@ -43,7 +42,7 @@ def test_grey_image_keeps_scale_and_translate(sample):
 def test_negative_scale_gives_positive_spacing(sample):
     image = image_input(Image(sample.image, scale=(-1.5, 1)))
     assert image.spacing(None) == (1.5, 1.0)
-    assert output_layer_kwargs(image)["scale"] == (-1.5, 1.0)
+    assert output_layer_kwargs(image, method="graph cut")["scale"] == (-1.5, 1.0)
 
 
 @pytest.mark.parametrize("channels", [3, 4])
@@ -108,7 +107,7 @@ def test_seeds_snapshot_is_a_copy(sample):
 def test_rotation_is_copied_to_the_output(sample):
     layer = Image(sample.image, rotate=30, name="tilted")
     image = image_input(layer)
-    assert "rotate" in output_layer_kwargs(image)
+    assert "rotate" in output_layer_kwargs(image, method="graph cut")
     with pytest.raises(InputError, match="rotate/shear/affine"):
         seeds_snapshot(Labels(sample.seeds), image)
     assert seeds_snapshot(Labels(sample.seeds, rotate=30), image).shape == (256, 256)
@@ -139,8 +138,8 @@ def test_multiscale_picks_finest_level_that_fits(sample):
     assert choose_level(image, memory_limit=10**12) == 0
     between = (_budget((256, 256)) + _budget((128, 128))) // 2
     assert choose_level(image, memory_limit=between) == 1
-    assert output_layer_kwargs(image, 1)["scale"] == (1.0, 1.0)
-    assert output_layer_kwargs(image, 1)["translate"] == (3.0, 4.0)
+    assert output_layer_kwargs(image, 1, method="graph cut")["scale"] == (1.0, 1.0)
+    assert output_layer_kwargs(image, 1, method="graph cut")["translate"] == (3.0, 4.0)
     with pytest.raises(ResourceLimitError, match="crop the image"):
         choose_level(image, memory_limit=1000)
 
