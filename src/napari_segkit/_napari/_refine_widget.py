@@ -1,0 +1,189 @@
+"""The "Refine probabilities" dock widget: a probability map + its image -> labels.
+
+A :class:`~._method_widget.MethodWidget` over :func:`napari_segkit.crf_refine`
+(Dense CRF; also shows the refined probabilities) and
+:func:`napari_segkit.graph_cut_refine` (Graph cut, with optional scribbles and
+a Live mode that re-cuts after each stroke on images up to 1 Mpx).  The
+probability layer is ``(K, ...)`` with the classes first, or the image's shape
+for a single object-probability map; in that case the labels are 1 = object,
+0 = background.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any, Dict, Optional
+
+import numpy as np
+from magicgui.widgets import CheckBox, ComboBox, FloatSpinBox, SpinBox
+from napari.utils.notifications import show_info
+
+from .._errors import InputError
+from ..refine import crf_refine, graph_cut_refine
+from ..refine.graph_cut_refine import DEFAULT_SEED_REACH, DEFAULT_SMOOTHNESS
+from ._jobs import LayerOutput
+from ._layers import ImageInput, _fmt, image_input, labels_snapshot, load_level
+from ._method_widget import LayerInput, MethodWidget
+
+__all__ = ["RefineWidget", "LIVE_MAX_PIXELS", "LIVE_DELAY_MS"]
+
+#: Live mode only for images up to this many pixels
+LIVE_MAX_PIXELS = 1_000_000
+#: Live mode waits this long after the last stroke before cutting
+LIVE_DELAY_MS = 300
+CRF, GRAPH_CUT = "Dense CRF", "Graph cut"
+
+
+def probability_input(layer: Any, image: ImageInput) -> ImageInput:
+    """The probability layer described on ``image``'s grid (classes first, or one map).
+
+    Raises
+    ------
+    InputError
+        RGB, a shape that is neither the image's nor ``(K,) +`` it, or another grid.
+    """
+    if getattr(layer, "rgb", False):
+        raise InputError(f"probabilities {layer.name!r} is an RGB layer; choose a probability map")
+    probs = image_input(layer)
+    shape = probs.shape
+    if shape not in (image.shape, shape[:1] + image.shape) or len(shape) > image.ndim + 1:
+        raise InputError(
+            f"probabilities {layer.name!r} shape {shape} must be image {image.name!r}'s shape "
+            f"{image.shape} (one object-probability map) or (classes,) + that shape"
+        )
+    n = image.ndim
+    if not np.allclose(probs.scale[-n:], image.scale) or not np.allclose(probs.translate[-n:], image.translate):
+        raise InputError(
+            f"probabilities {layer.name!r} (scale {_fmt(probs.scale[-n:])}) and image {image.name!r} "
+            f"(scale {_fmt(image.scale)}) are not on the same pixel grid; give both the same scale "
+            "and translate"
+        )
+    return probs
+
+
+class RefineWidget(MethodWidget):
+    """Refine a probability map along the image's edges (dense CRF or graph cut)."""
+
+    method_name = "refined"
+    run_verb = "refining"
+    cancel_note = "cancelling: stops after the current iteration"
+    idle_hint = "Choose the image and its probability map, then Run."
+    layer_inputs = (
+        LayerInput("probabilities", "Probabilities", "image", prefer="prob",
+                   missing="choose the Image layer that holds the probability map"),
+        LayerInput("scribbles", "Scribbles", "labels", prefer="scribble", optional=True),
+    )
+
+    def create_parameters(self):
+        self._live_layer: Optional["weakref.ref"] = None
+        self._live_event = None
+        self._method = ComboBox(label="Method", choices=[CRF, GRAPH_CUT], value=CRF)
+        self._iterations = SpinBox(label="Iterations", value=5, min=0, max=100,
+                                   tooltip="Dense CRF: mean-field iterations")
+        self._smoothness = FloatSpinBox(label="Smoothness", value=DEFAULT_SMOOTHNESS, min=0.0, max=1000.0,
+                                        step=0.5, tooltip="Graph cut: weight of the boundary term")
+        self._reach = FloatSpinBox(label="Seed reach", value=DEFAULT_SEED_REACH, min=0.0, max=10_000.0,
+                                   tooltip="Graph cut: how far (pixels, geodesic) a scribble's influence spreads")
+        self._live = CheckBox(text="Live (graph cut, re-cut after each stroke)",
+                              tooltip=f"Only for images up to {LIVE_MAX_PIXELS / 1e6:g} Mpx.")
+        from qtpy.QtCore import QTimer
+
+        self._timer = QTimer(self.native)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(LIVE_DELAY_MS)
+        self._timer.timeout.connect(self._on_live_timer)
+        self._method.changed.connect(self._on_method_changed)
+        self._live.changed.connect(self._on_live_toggled)
+        self._layer_combos["scribbles"].changed.connect(lambda _v=None: self._on_live_toggled(self._live.value))
+        self._on_method_changed()
+        return [self._method, self._channel_axis, self._iterations, self._smoothness, self._reach, self._live]
+
+    def _on_method_changed(self, _value=None) -> None:
+        cut = self._method.value == GRAPH_CUT
+        self._iterations.visible = not cut
+        self._smoothness.visible = self._reach.visible = self._live.visible = cut
+        if not cut and self._live.value:
+            self._live.value = False
+
+    # -------------------------------------------------------------------- run
+    def prepare(self, image: ImageInput, layers: Dict[str, Any]):
+        probs = probability_input(layers["probabilities"], image)
+        single = probs.shape == image.shape
+        cut = self._method.value == GRAPH_CUT
+        seeds = None
+        if layers["scribbles"] is not None:
+            if not cut:
+                show_info("Dense CRF does not use scribbles; choose Graph cut to use them")
+            else:
+                seeds = labels_snapshot(layers["scribbles"], image, role="scribbles")
+        common = dict(spacing=image.spacing(None), channel_axis=image.channel_axis, class_axis=0)
+        if cut:
+            options = dict(common, seeds=seeds, smoothness=float(self._smoothness.value),
+                           seed_reach=float(self._reach.value))
+        else:
+            options = dict(common, n_iter=int(self._iterations.value), return_labels=True)
+
+        def compute(progress):
+            array = load_level(image, 0)
+            p = load_level(probs, 0)
+            if single:
+                p = p[None]
+            if cut:
+                labels = graph_cut_refine(p, array, progress=progress, **options)
+                refined = None
+            else:
+                refined, labels = crf_refine(p, array, progress=progress, **options)
+            if single:  # 1 = object, 2 = background -> 0 = background
+                labels = np.where(labels == 1, 1, 0).astype(np.int32)
+            outputs = [LayerOutput(labels, suffix="graph cut" if cut else "CRF")]
+            if refined is not None:
+                outputs.append(LayerOutput(refined[0] if single else refined, kind="image",
+                                           suffix="CRF probabilities",
+                                           layer_kwargs={"colormap": "magma", "contrast_limits": (0, 1)}))
+            return outputs
+
+        return compute
+
+    # ------------------------------------------------------------------ live
+    def _live_allowed(self) -> bool:
+        try:
+            return self.image_layer is None or self.image_input().frame_pixels(None) <= LIVE_MAX_PIXELS
+        except InputError:
+            return False
+
+    def image_changed(self) -> None:
+        if getattr(self, "_live", None) is not None and self._live.value and not self._live_allowed():
+            self._live.value = False
+            show_info(f"Live mode turned off: this image has more than {LIVE_MAX_PIXELS / 1e6:g} Mpx")
+
+    def _on_live_toggled(self, value: bool) -> None:
+        if value and not self._live_allowed():
+            self._live.value = False
+            show_info(f"Live mode is for images up to {LIVE_MAX_PIXELS / 1e6:g} Mpx; use Run for this image")
+            return
+        self._connect_live(self.layer("scribbles") if value else None)
+
+    def _connect_live(self, layer) -> None:
+        previous = self._live_layer() if self._live_layer is not None else None
+        if previous is not None and self._live_event is not None:
+            self._live_event.disconnect(self._on_painted)
+        self._live_layer, self._live_event = None, None
+        if layer is not None:
+            event = getattr(layer.events, "paint", None) or layer.events.data
+            event.connect(self._on_painted)
+            self._live_layer, self._live_event = weakref.ref(layer), event
+
+    def _on_painted(self, event=None) -> None:
+        if not self._closed and self._live.value:
+            self._timer.start()  # restarts: the cut runs once strokes pause
+
+    def _on_live_timer(self) -> None:
+        if not self._closed and self._live.value and self._method.value == GRAPH_CUT:
+            self.run()
+
+    def on_shutdown(self) -> None:
+        try:
+            self._timer.stop()
+        except RuntimeError:
+            pass
+        self._connect_live(None)
