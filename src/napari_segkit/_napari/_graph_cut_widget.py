@@ -9,24 +9,21 @@ job is :class:`~._graph_cut_job.GraphCutJob` and the algorithm
 
 from __future__ import annotations
 
-import weakref
 from typing import Dict, Optional
 
 from magicgui.widgets import CheckBox, ComboBox, FloatSpinBox, PushButton
 from napari.layers import Labels
-from napari.utils.notifications import show_info
 
 from .._errors import InputError
 from ._graph_cut_job import CANCEL_NOTE, GraphCutJob
 from ._layers import ImageInput, empty_seeds_kwargs, seeds_snapshot, unwrap
+from ._live import LIVE_DELAY_MS, LiveRecut
 from ._method_widget import LayerInput, MethodWidget
 
 __all__ = ["GraphCutWidget", "LIVE_MAX_PIXELS", "LIVE_DELAY_MS"]
 
 #: Live mode only for frames up to this many pixels (a cut then takes well under a second)
 LIVE_MAX_PIXELS = 4_000_000
-#: Live mode waits this long after the last stroke before cutting
-LIVE_DELAY_MS = 300
 
 CONNECTIVITY_CHOICES = [("faces (4 in 2-D, 6 in 3-D)", 1), ("all (8 in 2-D, 26 in 3-D)", "full")]
 
@@ -53,8 +50,6 @@ class GraphCutWidget(MethodWidget):
     )
 
     def create_parameters(self):
-        self._live_layer: Optional["weakref.ref"] = None
-        self._live_event = None
         self._new_seeds_button = PushButton(text="New seeds layer")
         self._smoothness = FloatSpinBox(
             label="Smoothness", value=2.0, min=0.0, max=1000.0, step=0.5,
@@ -75,15 +70,17 @@ class GraphCutWidget(MethodWidget):
             tooltip=f"Re-run {LIVE_DELAY_MS} ms after you stop painting the seeds layer; "
             f"only for images up to {LIVE_MAX_PIXELS / 1e6:g} Mpx per frame.",
         )
-        from qtpy.QtCore import QTimer
-
-        self._timer = QTimer(self.native)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(LIVE_DELAY_MS)
-        self._timer.timeout.connect(self._on_live_timer)
+        self._live_recut = LiveRecut(
+            self.native, self._live,
+            layer=lambda: self.seeds_layer,
+            allowed=self._live_allowed,
+            trigger=self.run,
+            is_enabled=lambda: not self._closed and self._live.value,
+            limit=lambda: f"{LIVE_MAX_PIXELS / 1e6:g} Mpx per frame",
+            on_enabled=lambda: self._set_status("live: the cut follows your strokes"),
+        )
         self._new_seeds_button.changed.connect(self.new_seeds_layer)
-        self._live.changed.connect(self._on_live_toggled)
-        self._layer_combos["seeds"].changed.connect(self._on_seeds_changed)
+        self._layer_combos["seeds"].changed.connect(self._live_recut.layer_changed)
         return [self._new_seeds_button, self._smoothness, self._connectivity,
                 self._channel_axis, self._per_plane, self._live]
 
@@ -118,12 +115,7 @@ class GraphCutWidget(MethodWidget):
         self._per_plane.enabled = ndim >= 3
         if not self._per_plane.enabled:
             self._per_plane.value = False
-        if self._live.value and not self._live_allowed():
-            self._live.value = False
-            show_info(
-                f"Live mode turned off: this image has more than {LIVE_MAX_PIXELS / 1e6:g} "
-                "Mpx per frame"
-            )
+        self._live_recut.check_size()
 
     # ------------------------------------------------------------- new seeds
     def new_seeds_layer(self, _value=None) -> Optional[Labels]:
@@ -159,44 +151,5 @@ class GraphCutWidget(MethodWidget):
             return False
         return image.frame_pixels(self._spatial_dims()) <= LIVE_MAX_PIXELS
 
-    def _on_seeds_changed(self, _value=None) -> None:
-        if self._live.value:
-            self._connect_live(self.seeds_layer)
-
-    def _on_live_toggled(self, value: bool) -> None:
-        if value and not self._live_allowed():
-            self._live.value = False  # re-enters with False and disconnects
-            show_info(
-                f"Live mode is for images up to {LIVE_MAX_PIXELS / 1e6:g} Mpx per frame; "
-                "use Run for this image"
-            )
-            return
-        self._connect_live(self.seeds_layer if value else None)
-        if value:
-            self._set_status("live: the cut follows your strokes")
-
-    def _connect_live(self, layer: Optional[Labels]) -> None:
-        previous = self._live_layer() if self._live_layer is not None else None
-        if previous is not None and self._live_event is not None:
-            self._live_event.disconnect(self._on_seeds_painted)
-        self._live_layer, self._live_event = None, None
-        if layer is None:
-            return
-        event = getattr(layer.events, "paint", None) or layer.events.data
-        event.connect(self._on_seeds_painted)
-        self._live_layer, self._live_event = weakref.ref(layer), event
-
-    def _on_seeds_painted(self, event=None) -> None:
-        if not self._closed and self._live.value:
-            self._timer.start()  # restarts: the cut runs once strokes pause
-
-    def _on_live_timer(self) -> None:
-        if not self._closed and self._live.value:
-            self.run()
-
     def on_shutdown(self) -> None:
-        try:
-            self._timer.stop()
-        except RuntimeError:
-            pass
-        self._connect_live(None)
+        self._live_recut.shutdown()

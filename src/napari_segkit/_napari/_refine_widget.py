@@ -11,8 +11,7 @@ for a single object-probability map; in that case the labels are 1 = object,
 
 from __future__ import annotations
 
-import weakref
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, FloatSpinBox, SpinBox
@@ -23,14 +22,13 @@ from ..refine import crf_refine, graph_cut_refine
 from ..refine.graph_cut_refine import DEFAULT_SEED_REACH, DEFAULT_SMOOTHNESS
 from ._jobs import LayerOutput
 from ._layers import ImageInput, _fmt, image_input, labels_snapshot, load_level
+from ._live import LIVE_DELAY_MS, LiveRecut
 from ._method_widget import LayerInput, MethodWidget
 
 __all__ = ["RefineWidget", "LIVE_MAX_PIXELS", "LIVE_DELAY_MS"]
 
 #: Live mode only for images up to this many pixels
 LIVE_MAX_PIXELS = 1_000_000
-#: Live mode waits this long after the last stroke before cutting
-LIVE_DELAY_MS = 300
 CRF, GRAPH_CUT = "Dense CRF", "Graph cut"
 
 
@@ -75,8 +73,6 @@ class RefineWidget(MethodWidget):
     )
 
     def create_parameters(self):
-        self._live_layer: Optional["weakref.ref"] = None
-        self._live_event = None
         self._method = ComboBox(label="Method", choices=[CRF, GRAPH_CUT], value=CRF)
         self._iterations = SpinBox(label="Iterations", value=5, min=0, max=100,
                                    tooltip="Dense CRF: mean-field iterations")
@@ -86,15 +82,16 @@ class RefineWidget(MethodWidget):
                                    tooltip="Graph cut: how far (pixels, geodesic) a scribble's influence spreads")
         self._live = CheckBox(text="Live (graph cut, re-cut after each stroke)",
                               tooltip=f"Only for images up to {LIVE_MAX_PIXELS / 1e6:g} Mpx.")
-        from qtpy.QtCore import QTimer
-
-        self._timer = QTimer(self.native)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(LIVE_DELAY_MS)
-        self._timer.timeout.connect(self._on_live_timer)
+        self._live_recut = LiveRecut(
+            self.native, self._live,
+            layer=lambda: self.layer("scribbles"),
+            allowed=self._live_allowed,
+            trigger=self.run,
+            is_enabled=lambda: not self._closed and self._live.value and self._method.value == GRAPH_CUT,
+            limit=lambda: f"{LIVE_MAX_PIXELS / 1e6:g} Mpx",
+        )
         self._method.changed.connect(self._on_method_changed)
-        self._live.changed.connect(self._on_live_toggled)
-        self._layer_combos["scribbles"].changed.connect(lambda _v=None: self._on_live_toggled(self._live.value))
+        self._layer_combos["scribbles"].changed.connect(lambda _v=None: self._live_recut.toggled(self._live.value))
         self._on_method_changed()
         return [self._method, self._channel_axis, self._iterations, self._smoothness, self._reach, self._live]
 
@@ -152,38 +149,8 @@ class RefineWidget(MethodWidget):
             return False
 
     def image_changed(self) -> None:
-        if getattr(self, "_live", None) is not None and self._live.value and not self._live_allowed():
-            self._live.value = False
-            show_info(f"Live mode turned off: this image has more than {LIVE_MAX_PIXELS / 1e6:g} Mpx")
-
-    def _on_live_toggled(self, value: bool) -> None:
-        if value and not self._live_allowed():
-            self._live.value = False
-            show_info(f"Live mode is for images up to {LIVE_MAX_PIXELS / 1e6:g} Mpx; use Run for this image")
-            return
-        self._connect_live(self.layer("scribbles") if value else None)
-
-    def _connect_live(self, layer) -> None:
-        previous = self._live_layer() if self._live_layer is not None else None
-        if previous is not None and self._live_event is not None:
-            self._live_event.disconnect(self._on_painted)
-        self._live_layer, self._live_event = None, None
-        if layer is not None:
-            event = getattr(layer.events, "paint", None) or layer.events.data
-            event.connect(self._on_painted)
-            self._live_layer, self._live_event = weakref.ref(layer), event
-
-    def _on_painted(self, event=None) -> None:
-        if not self._closed and self._live.value:
-            self._timer.start()  # restarts: the cut runs once strokes pause
-
-    def _on_live_timer(self) -> None:
-        if not self._closed and self._live.value and self._method.value == GRAPH_CUT:
-            self.run()
+        if getattr(self, "_live_recut", None) is not None:
+            self._live_recut.check_size()
 
     def on_shutdown(self) -> None:
-        try:
-            self._timer.stop()
-        except RuntimeError:
-            pass
-        self._connect_live(None)
+        self._live_recut.shutdown()
