@@ -61,15 +61,17 @@ def check_seeds(
         raise InputError(f"{name} has shape {array.shape} but the image needs {expected}")
     if array.dtype.kind == "b":
         array = array.view(np.uint8)
-    values = np.unique(array)
-    if values[0] < 0:
+    smallest = array.min()
+    if smallest < 0:
         raise InputError(
-            f"{name} holds negative values (smallest {int(values[0])}); "
+            f"{name} holds negative values (smallest {int(smallest)}); "
             "use 0 for unknown and positive values for regions"
         )
-    if values[-1] > np.iinfo(np.int64).max:
+    # only the painted pixels need sorting: seeds are mostly 0
+    values = np.unique(array[array != 0])
+    if values.size and values[-1] > np.iinfo(np.int64).max:
         raise InputError(f"{name} holds value {values[-1]}, larger than int64 allows")
-    values = values[values != 0].astype(np.int64)
+    values = values.astype(np.int64)
     if values.size == 0:
         raise InputError(
             f"{name} are empty (all zero): paint at least one foreground and one "

@@ -31,15 +31,26 @@ DEFAULT_SMOOTHNESS = 2.0
 
 
 def _working_bytes(n_total: int, n_frame: int, n_channels: int, n_labels: int, n_offsets: int) -> int:
-    """Arrays alongside the graph, in bytes (see ``graph_cut``'s steps)."""
-    features = n_total * n_channels * (8 + 4)  # float64 scaling pass + float32 result
-    bins = n_frame * n_channels * 8 * 2
-    unary = n_frame * n_labels * 8
-    weights = n_frame * n_offsets * 8
-    labels = n_total * 8 + n_frame * 8 * 8  # output + move temporaries
-    if n_labels > 2:
-        labels += n_frame * 8 * 2  # distance maps for the locality term
-    return features + bins + unary + weights + labels
+    """Arrays alongside the graph when memory peaks, in bytes (see ``graph_cut``'s steps).
+
+    Fitted to peaks measured with ``benchmarks/peak_memory.py`` (peak RSS of
+    the call minus the RSS before it) and rounded up; the graph itself is
+    ``graph.memory.graph_bytes``.
+    """
+    # whole image: float32 features and the int32 result
+    whole = n_total * (4 * n_channels + 4)
+    if n_labels == 2:
+        # the graph is built from a few-MB block buffer; U1 - U0 of the frame
+        # exists only with a locality term, before the n-links, but the
+        # allocator may keep its pages; plus slack
+        frame = 24
+    else:
+        # (L, ...) costs, float64 weights per offset, the expansion move's arrays
+        # (labels, candidate, both terminal costs, pairwise weights, temporaries)
+        # and the label maps of the check that keeps regions connected to their
+        # seeds (on by default with more than two labels)
+        frame = 8 * n_labels + 8 * n_offsets + 72 + 56
+    return whole + n_frame * frame
 
 
 def estimate_graph_cut_memory(
@@ -219,20 +230,22 @@ def graph_cut(
         channels_last = move_channels_last(array, axis)
     check_finite(array, name="image")
 
-    from .graph.unary import HistogramModel, normalise_features
+    from .graph.unary import HistogramModel, scaled_features
 
     report = Reporter(progress)
     report(0.0, "learning intensity models from the seeds")
-    features = normalise_features(channels_last)
-    if not features.any():
+    features, varies = scaled_features(channels_last)
+    if not varies:
         warnings.warn(
             "image is constant: the cut follows the seeds and the smoothness term only",
             UserWarning,
             stacklevel=2,
         )
     broadcast_seeds = seed_array.shape != full_shape
-    model_seeds = np.broadcast_to(seed_array, full_shape)
-    model = HistogramModel(n_channels).fit(features, model_seeds, values)
+    # flat positions of the seeded pixels (a few percent), found once
+    seeded = np.flatnonzero(seed_array)
+    model = HistogramModel(n_channels).fit(features, seed_array, values, seeded=seeded)
+    frame_size = int(np.prod(spatial_shape, dtype=np.int64))
 
     offsets = neighbour_offsets(ndim_spatial, conn)
     out = np.empty(full_shape, dtype=label_dtype(int(values[-1])))
@@ -241,7 +254,7 @@ def graph_cut(
     for i, frame in enumerate(frames):
         frame_report = report.sub(i / len(frames), (i + 1) / len(frames))
         frame_seeds = seed_array if broadcast_seeds else seed_array[frame]
-        if np.all(frame_seeds != 0):
+        if np.count_nonzero(frame_seeds) == frame_seeds.size:
             if not warned_full:
                 warnings.warn(
                     "seeds cover every pixel; returning them unchanged", UserWarning, stacklevel=2
@@ -249,11 +262,16 @@ def graph_cut(
                 warned_full = True
             out[frame] = frame_seeds
             continue
-        index = _cut_frame(
-            features[frame], frame_seeds, values, model, offsets, spacing, smoothness,
-            locality, bool(connected), conn, max_cycles, frame_report,
+        if broadcast_seeds:
+            frame_seeded = seeded
+        else:
+            first = int(np.ravel_multi_index(frame, leading_shape)) * frame_size if frame else 0
+            bounds = np.searchsorted(seeded, [first, first + frame_size])
+            frame_seeded = seeded[bounds[0] : bounds[1]] - first
+        _cut_frame(
+            features[frame], frame_seeds, frame_seeded, values, model, offsets, spacing,
+            smoothness, locality, bool(connected), conn, max_cycles, frame_report, out[frame],
         )
-        out[frame] = values[index]
         frame_report(1.0, f"frame {i + 1}/{len(frames)} done")
     return out
 
@@ -318,20 +336,117 @@ def _enforce_connection(index, unary, edges, seeds, seed_index, hard, conn, max_
 
 
 def _cut_frame(
+    features, seeds, seeded, values, model, offsets, spacing, smoothness, locality, connected,
+    conn, max_cycles, report, out,
+):
+    """Cut one spatial frame into ``out`` (a view of the result).
+
+    ``seeded`` holds the flat positions of the frame's seeded pixels.
+    """
+    report(0.0, "computing data and smoothness terms")
+    if len(values) == 2:
+        _cut_two_labels(
+            features, seeds, seeded, values, model, offsets, spacing, smoothness, locality,
+            report, out,
+        )
+        return
+    index = _cut_many_labels(
+        features, seeds, values, model, offsets, spacing, smoothness, locality, connected,
+        conn, max_cycles, report,
+    )
+    # the construction guarantees it; make any violation impossible to miss
+    np.put(index, seeded, np.searchsorted(values, seeds.reshape(-1).take(seeded)))
+    np.take(values.astype(out.dtype), index, out=out, mode="clip")
+
+
+def _cut_two_labels(
+    features, seeds, seeded, values, model, offsets, spacing, smoothness, locality, report, out
+):
+    """One max-flow, built and read in blocks of rows; writes seed values into ``out``.
+
+    The graph is exactly that of ``binary_cut(U, smoothness * weights)`` (see
+    ``BinaryGrid``), but only ``U[1] - U[0]`` of a block of rows and the
+    weights of one offset in one block exist at a time: no (L, ...) costs or
+    full-size weight arrays, and nothing but PyMaxflow's graph grows with the
+    image.
+    """
+    from .graph.neighbourhood import row_ranges
+    from .graph.pairwise import ContrastWeights
+    from .graph.solvers import GRAPH_BLOCK_ELEMENTS, BinaryGrid
+
+    rows = row_ranges(seeds.shape, GRAPH_BLOCK_ELEMENTS)
+    row_shape = seeds.shape[1:]
+    row = int(np.prod(row_shape, dtype=np.int64))
+    step = max(stop - start for start, stop in rows)
+    # hard constraints: a seeded pixel pays more to change label than any gain
+    # from its neighbours (at most 2 * len(offsets) * smoothness) and its data term
+    margin = 2.0 * len(offsets) * smoothness + 1.0
+    full_difference = None
+    if locality > 0:
+        unary = model.unary(features)
+        _add_locality(unary, seeds, values, spacing, locality)
+        hard = float(unary.max()) + margin
+        full_difference = unary[1] - unary[0]
+        del unary
+    else:
+        # any bound on the data term makes the same cut: a seeded pixel's
+        # terminal link then never limits an augmenting path
+        hard = model.max_cost() + margin
+    seed_values = seeds.reshape(-1).take(seeded)
+    seed_hard = np.where(seed_values == values[0], hard, -hard)
+    grid = BinaryGrid(seeds.shape, len(offsets))
+    # one block's buffer, reused: U[1] - U[0], then each offset's weights
+    buffer = np.zeros((step + 1) * row)
+    for start, stop in rows:
+        difference = buffer[: (stop - start) * row].reshape((stop - start,) + row_shape)
+        if full_difference is None:
+            for first, last in row_ranges(seeds.shape, start=start, stop=stop):
+                model.difference_into(features[first:last], difference[first - start : last - start])
+        else:
+            difference[...] = full_difference[start:stop]
+        inside = slice(*np.searchsorted(seeded, [start * row, stop * row]))
+        np.put(difference, seeded[inside] - start * row, seed_hard[inside])
+        grid.add_terminal_difference(start, stop, difference)
+    del full_difference
+    if smoothness > 0:
+        contrast = ContrastWeights(features, offsets, spacing)
+        for offset in offsets:
+            for start, stop in rows:
+                first, last = grid.edge_rows(offset, start, stop)
+                weights = buffer[: (last - first) * row].reshape((last - first,) + row_shape)
+                contrast.fill_rows(offset, start, stop, weights)
+                grid.add_edges(offset, start, stop, weights, smoothness)
+        del contrast
+    del buffer
+    report(0.1, "max-flow")
+    grid.maxflow()
+    for start, stop in rows:
+        block = out[start:stop]
+        block[...] = values[0]
+        np.copyto(block, values[1], where=grid.segments(start, stop))
+    del grid
+    # the construction guarantees it; make any violation impossible to miss
+    np.put(out, seeded, seed_values)
+
+
+def _cut_many_labels(
     features, seeds, values, model, offsets, spacing, smoothness, locality, connected, conn,
     max_cycles, report,
 ):
-    """Cut one spatial frame; return label indices into ``values``."""
-    from .graph.pairwise import contrast_weights
-    from .graph.solvers import alpha_expansion, binary_cut
+    """Alpha-expansion; returns label indices into ``values``."""
+    from .graph.pairwise import ContrastWeights
+    from .graph.solvers import alpha_expansion
 
-    report(0.0, "computing data and smoothness terms")
     unary = model.unary(features)
     if locality > 0:
         _add_locality(unary, seeds, values, spacing, locality)
-    edges = contrast_weights(features, offsets, spacing)
-    for _, weights in edges:
+    contrast = ContrastWeights(features, offsets, spacing)
+    edges = []
+    for offset in offsets:
+        weights = contrast.fill(offset, np.zeros(seeds.shape, dtype=np.float64))
         weights *= smoothness
+        edges.append((offset, weights))
+    del contrast
     # hard constraints: a seeded pixel pays more to change label than any gain
     # from its neighbours (at most 2 * len(offsets) * smoothness) and its data term
     hard = float(unary.max()) + 2.0 * len(offsets) * smoothness + 1.0
@@ -340,15 +455,11 @@ def _cut_frame(
     for k in range(len(values)):
         unary[k][seeded] = hard
         unary[k][seeded & (seed_index == k)] = 0.0
+    del seeded
     report(0.1, "max-flow")
-    if len(values) == 2:
-        index = binary_cut(unary, edges).astype(np.intp)
-    else:
-        index = alpha_expansion(unary, edges, max_cycles=max_cycles, progress=report.sub(0.1, 0.6))
-        if connected:
-            index = _enforce_connection(
-                index, unary, edges, seeds, seed_index, hard, conn, max_cycles, report
-            )
-    # the construction guarantees it; make any violation impossible to miss
-    index[seeded] = seed_index[seeded]
+    index = alpha_expansion(unary, edges, max_cycles=max_cycles, progress=report.sub(0.1, 0.6))
+    if connected:
+        index = _enforce_connection(
+            index, unary, edges, seeds, seed_index, hard, conn, max_cycles, report
+        )
     return index

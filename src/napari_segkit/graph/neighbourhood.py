@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import itertools
-from typing import List, Sequence, Tuple
+from typing import Iterator, List, Sequence, Tuple
 
 import numpy as np
 
 from .._errors import InputError
 
-__all__ = ["neighbour_offsets", "offset_length", "resolve_connectivity", "grid_slices"]
+__all__ = [
+    "BLOCK_ELEMENTS",
+    "blocks",
+    "grid_slices",
+    "neighbour_offsets",
+    "offset_length",
+    "resolve_connectivity",
+    "row_ranges",
+]
 
 Offset = Tuple[int, ...]
 
@@ -77,3 +85,40 @@ def grid_slices(shape: Sequence[int], offset: Sequence[int]) -> Tuple[tuple, tup
             src.append(slice(None))
             dst.append(slice(None))
     return tuple(src), tuple(dst)
+
+
+# values per block in block-wise passes: temporaries of a few hundred kB stay in
+# the CPU cache, and no full-size temporary is allocated
+BLOCK_ELEMENTS = 1 << 16
+
+
+def blocks(shape: Sequence[int], size: int = BLOCK_ELEMENTS) -> Iterator[tuple]:
+    """Index tuples that cover an array of ``shape`` in order, about ``size`` values each.
+
+    Blocks run along the first axis; an axis whose sub-arrays are too big for
+    one block is split along the next one.
+    """
+    shape = tuple(int(s) for s in shape)
+    if not shape:
+        yield ()
+        return
+    inner = int(np.prod(shape[1:], dtype=np.int64))
+    if inner <= size or len(shape) == 1:
+        step = max(1, size // max(inner, 1))
+        for start in range(0, shape[0], step):
+            yield (slice(start, min(start + step, shape[0])),)
+        return
+    for i in range(shape[0]):
+        for rest in blocks(shape[1:], size):
+            yield (i,) + rest
+
+
+def row_ranges(
+    shape: Sequence[int], size: int = BLOCK_ELEMENTS, start: int = 0, stop: int | None = None
+) -> List[Tuple[int, int]]:
+    """``(first, last)`` ranges of whole rows (axis 0) of about ``size`` values each,
+    covering rows ``[start, stop)`` (default: all)."""
+    stop = shape[0] if stop is None else stop
+    row = int(np.prod(shape[1:], dtype=np.int64))
+    step = max(1, size // max(row, 1))
+    return [(first, min(first + step, stop)) for first in range(start, stop, step)]
