@@ -7,36 +7,13 @@ Run with a display, or under a virtual one::
 
 from __future__ import annotations
 
-import time
+import sys
 from pathlib import Path
 
 import numpy as np
 
-IMAGES = Path(__file__).resolve().parent / "images"
-MAX_BYTES = 300_000
-
-
-def _wait(widget, timeout: float = 120.0) -> None:
-    from qtpy.QtWidgets import QApplication
-
-    end = time.monotonic() + timeout
-    while (widget.busy or widget._pending) and time.monotonic() < end:
-        QApplication.processEvents()
-        time.sleep(0.01)
-    for _ in range(20):  # let the canvas draw the new layer
-        QApplication.processEvents()
-        time.sleep(0.01)
-
-
-def _save(array: np.ndarray, path: Path) -> None:
-    """Save an RGBA screenshot as a PNG under MAX_BYTES (palette if needed)."""
-    from PIL import Image
-
-    picture = Image.fromarray(np.asarray(array)[..., :3])
-    picture.save(path, optimize=True)
-    if path.stat().st_size > MAX_BYTES:
-        picture.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
-    print(f"{path} {picture.width}x{picture.height} {path.stat().st_size / 1000:.0f} kB")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_screenshots import IMAGES, _save, _wait  # noqa: E402  (shared helpers)
 
 
 def main() -> None:

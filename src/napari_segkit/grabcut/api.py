@@ -5,11 +5,9 @@ from __future__ import annotations
 import logging
 import numbers
 import warnings
-from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from .._errors import InputError
 from .._labels import label_dtype
@@ -25,9 +23,17 @@ from .._validation import (
 )
 from ..graph.memory import GraphBudget, check_graph_budget, graph_bytes
 from ..graph.neighbourhood import neighbour_offsets, resolve_connectivity
-from .boxes import MIN_OBJECT_PIXELS, box_depth, check_boxes
-from .core import MIN_BACKGROUND_SAMPLES, CutParams, central_part, grabcut_region, keep_components
-from .crop import axis_margins, normalise_crop, object_crop
+from .boxes import check_boxes
+from .core import CutParams
+from .frames import (
+    GrabCutReport,
+    ObjectReport,
+    boxes_frame,
+    is_constant,
+    seeds_frame,
+    shrink_whole_frame_boxes,
+    warn_degenerate,
+)
 from .seeds import BACKGROUND, OBJECT, check_grabcut_seeds
 
 __all__ = ["grabcut", "GrabCutReport", "ObjectReport", "DEFAULT_SMOOTHNESS"]
@@ -36,51 +42,7 @@ logger = logging.getLogger(__name__)
 
 #: weight of the boundary term (GrabCut's gamma = 50)
 DEFAULT_SMOOTHNESS = 50.0
-#: background samples kept from one object's margin (a random subset beyond this)
-MAX_BAND_SAMPLES = 10_000
-# retries of a degenerate object: (initialisation, smoothness factor, components or None)
-_RETRIES = (("central", 0.5, None), ("central", 0.25, 1))
 
-
-@dataclass
-class ObjectReport:
-    """What happened to one object in one frame.
-
-    Attributes
-    ----------
-    index : int
-        The box's index (the object's label is ``index + 1``); for a
-        seeds-only call, the index of the connected object.
-    frame : tuple of int
-        Index of the frame along the leading (time) axes; ``()`` without.
-    status : str
-        ``"ok"``; ``"retried"`` (the first run was degenerate, a retry was
-        not); ``"empty"`` or ``"full"`` (degenerate even after the retries:
-        left out of the labels); ``"overlapped"`` (every pixel went to other
-        overlapping boxes).
-    iterations : int
-        Graph cuts in the run that was kept.
-    energies : list of float
-        Energy after each cut of that run.
-    """
-
-    index: int
-    frame: Tuple[int, ...]
-    status: str
-    iterations: int
-    energies: List[float] = field(default_factory=list)
-
-
-@dataclass
-class GrabCutReport:
-    """Per-object outcome of :func:`grabcut` (``return_report=True``)."""
-
-    objects: List[ObjectReport] = field(default_factory=list)
-
-    @property
-    def degenerate(self) -> List[ObjectReport]:
-        """Objects left out because no sensible cut was found."""
-        return [o for o in self.objects if o.status in ("empty", "full")]
 
 
 def _check_int(value: Any, name: str, low: int, high: Optional[int] = None) -> int:
@@ -270,7 +232,7 @@ def grabcut(
                 f"seeds hold no {' and no '.join(missing)} scribbles; without boxes GrabCut needs both "
                 f"{OBJECT} = definitely object and {BACKGROUND} = definitely background"
             )
-    box_array = _shrink_whole_frame_boxes(box_array, spatial_shape, nsp)
+    box_array = shrink_whole_frame_boxes(box_array, spatial_shape, nsp)
 
     # the largest graph built at once, checked before any pixel is read
     if n_boxes:
@@ -287,7 +249,7 @@ def grabcut(
     )
     if isinstance(array, np.ndarray):
         check_finite(array, name="image")
-        if _is_constant(channels_last):
+        if is_constant(channels_last):
             warnings.warn(
                 "image is constant: GrabCut has nothing to separate; returning all background",
                 UserWarning,
@@ -310,258 +272,13 @@ def grabcut(
         if seed_array is not None:
             frame_seeds = seed_array[frame] if (frame and seed_array.shape == full_shape) else seed_array
         if n_boxes:
-            _boxes_frame(
+            boxes_frame(
                 frame_image, frame, box_array, frame_seeds, params, margin, conn, single_component,
                 reuse_models, previous, rng, frame_report, out[frame] if frame else out, report,
             )
         else:
-            _seeds_frame(
+            seeds_frame(
                 frame_image, frame, frame_seeds, params, conn, out, report, rng, frame_report,
             )
-    _warn_degenerate(report)
+    warn_degenerate(report)
     return (out, report) if return_report else out
-
-
-def _is_constant(channels_last) -> bool:
-    flat = channels_last.reshape(-1, channels_last.shape[-1])
-    return bool(np.all(flat.min(axis=0) == flat.max(axis=0)))
-
-
-def _shrink_whole_frame_boxes(boxes: np.ndarray, spatial_shape, nsp: int) -> np.ndarray:
-    """C6: a box covering a whole frame leaves no background to learn from."""
-    if not len(boxes):
-        return boxes
-    whole = np.all(boxes[:, 0, -nsp:] == 0, axis=1) & np.all(boxes[:, 1, -nsp:] == np.asarray(spatial_shape), axis=1)
-    if not whole.any():
-        return boxes
-    boxes = boxes.copy()
-    boxes[whole, 0, -nsp:] += 1
-    boxes[whole, 1, -nsp:] -= 1
-    sizes = np.prod(boxes[whole, 1, -nsp:] - boxes[whole, 0, -nsp:], axis=1)
-    if np.any(sizes < MIN_OBJECT_PIXELS) or np.any(boxes[whole, 1, -nsp:] <= boxes[whole, 0, -nsp:]):
-        i = int(np.flatnonzero(whole)[0])
-        raise InputError(
-            f"boxes[{i}] covers the whole image {tuple(spatial_shape)}, which is too small to leave a "
-            "background border; draw a smaller box or add background scribbles (2)"
-        )
-    warnings.warn(
-        f"box(es) {np.flatnonzero(whole).tolist()} cover the whole image, leaving no background to learn "
-        "from; shrunk by one pixel on each side",
-        UserWarning,
-        stacklevel=3,
-    )
-    return boxes
-
-
-def _grow_boxes_to_seeds(boxes: np.ndarray, object_seeds: Optional[np.ndarray], nsp: int) -> Tuple[np.ndarray, int]:
-    """Spatial boxes grown over object scribbles that start inside them.
-
-    Returns the boxes and the number of scribbled pieces touching no box.
-    """
-    spatial = boxes[:, :, -nsp:].copy()
-    if object_seeds is None or not object_seeds.any():
-        return spatial, 0
-    pieces, n = ndi.label(object_seeds, structure=ndi.generate_binary_structure(nsp, nsp))
-    extents = ndi.find_objects(pieces)
-    used = np.zeros(n + 1, dtype=bool)
-    for k in range(len(spatial)):
-        region = tuple(slice(int(a), int(b)) for a, b in zip(spatial[k, 0], spatial[k, 1]))
-        ids = np.unique(pieces[region])
-        for i in ids[ids > 0]:
-            used[i] = True
-            ext = extents[i - 1]
-            spatial[k, 0] = np.minimum(spatial[k, 0], [s.start for s in ext])
-            spatial[k, 1] = np.maximum(spatial[k, 1], [s.stop for s in ext])
-    return spatial, int(n - used[1:].sum())
-
-
-def _boxes_frame(
-    image, frame, boxes, seeds, params, margin, conn, single_component, reuse_models, previous, rng, report, out, summary
-):
-    """All objects of one spatial frame, written into ``out`` (a view of the result)."""
-    nsp = len(params.spacing)
-    shape = tuple(image.shape[:-1])
-    active = [k for k in range(len(boxes)) if all(boxes[k, 0, a] <= frame[a] < boxes[k, 1, a] for a in range(len(frame)))]
-    object_seeds = None if seeds is None else seeds == OBJECT
-    background_seeds = None if seeds is None else seeds == BACKGROUND
-    grown, stray = _grow_boxes_to_seeds(boxes[active], object_seeds, nsp) if active else (boxes[:0, :, -nsp:], 0)
-    if stray:
-        warnings.warn(
-            f"{stray} object scribble(s) (seed value {OBJECT}) lie in no box and were ignored"
-            + (f" in frame {frame}" if frame else "")
-            + "; draw a box around each object",
-            UserWarning,
-            stacklevel=4,
-        )
-    spatial = {k: grown[j] for j, k in enumerate(active)}
-    for j, k in enumerate(active):
-        obj_report = report.sub(j / len(active), (j + 1) / len(active))
-        box = spatial[k]
-        margins = axis_margins(tuple(box[1] - box[0]), params.spacing, margin)
-        crop = object_crop(box, shape, margins)
-        raw = image[crop.crop]
-        if not isinstance(raw, np.ndarray):
-            raw = np.asarray(raw.compute() if hasattr(raw, "compute") else raw)
-        features, reg = normalise_crop(raw)
-        region_features = features[crop.region_in_crop]
-        region_shape = crop.region_shape
-        unknown = np.zeros(region_shape, dtype=bool)
-        unknown[crop.box_in_region] = True
-        hard_fg = np.zeros(region_shape, dtype=bool)
-        hard_bg = np.zeros(region_shape, dtype=bool)
-        band_mask = np.ones(crop.crop_shape, dtype=bool)
-        band_mask[crop.region_in_crop] = False
-        band_all = band_mask.copy()
-        # other boxes hold other objects: not background samples for this one
-        for other, obox in spatial.items():
-            if other == k:
-                continue
-            sl = _intersect(obox, crop.crop)
-            if sl is not None:
-                band_mask[sl] = False
-        if seeds is not None:
-            hard_fg = object_seeds[crop.region] & unknown
-            hard_bg = background_seeds[crop.region]
-            band_mask &= ~object_seeds[crop.crop]
-            band_all &= ~object_seeds[crop.crop]
-        if np.count_nonzero(band_mask) < MIN_BACKGROUND_SAMPLES:
-            band_mask = band_all
-        band = features[band_mask]
-        if len(band) > MAX_BAND_SAMPLES:
-            band = band[np.sort(rng.choice(len(band), MAX_BAND_SAMPLES, replace=False))]
-        ring = ~unknown
-        if len(band) + np.count_nonzero(ring | hard_bg) < MIN_BACKGROUND_SAMPLES:
-            raise InputError(
-                f"boxes[{k}] leaves too few background samples ({len(band) + np.count_nonzero(ring | hard_bg)} "
-                f"< {MIN_BACKGROUND_SAMPLES}) in an image of shape {shape}; draw a smaller box or add "
-                f"background scribbles ({BACKGROUND})"
-            )
-        attempts = [("box", 1.0, None)] + list(_RETRIES)
-        result = None
-        for a, (init, factor, k_override) in enumerate(attempts):
-            init_fg = unknown & ~hard_bg
-            init_bg = ring | hard_bg
-            if init == "central":
-                centre = central_part(region_shape, crop.box_in_region)
-                init_fg = (centre & ~hard_bg) | hard_fg
-                init_bg = init_bg | (unknown & ~centre & ~hard_fg)
-            p = params
-            if factor != 1.0 or k_override is not None:
-                p = CutParams(
-                    k_override or params.n_components, params.max_iter, params.smoothness * factor,
-                    params.tol, params.spacing, params.offsets,
-                )
-            models = previous.get(k) if (reuse_models and a == 0) else None
-            result = grabcut_region(
-                region_features, unknown=unknown, hard_fg=hard_fg, hard_bg=hard_bg, init_fg=init_fg,
-                init_bg=init_bg, band=band, params=p, reg=reg, rng=rng, models=models,
-                report=obj_report.sub(a / len(attempts), (a + 1) / len(attempts)),
-            )
-            if result.status == "ok":
-                break
-            logger.info("object %d%s: %s cut, retrying (%s init)", k, f" frame {frame}" if frame else "", result.status, init)
-        status = result.status if result.status != "ok" else ("ok" if a == 0 else "retried")
-        if result.models is not None:
-            previous[k] = result.models
-        summary.objects.append(ObjectReport(k, tuple(frame), status, result.iterations, result.energies))
-        if status in ("empty", "full"):
-            continue
-        mask = result.mask
-        if single_component:
-            mask = keep_components(mask, hard_fg, conn)
-        _claim(out, crop.region, mask, k, spatial)
-        obj_report(1.0, f"object {k + 1} done")
-    counts = np.bincount(out.ravel(), minlength=len(boxes) + 1)
-    for entry in summary.objects:
-        if entry.frame == tuple(frame) and entry.status in ("ok", "retried") and counts[entry.index + 1] == 0:
-            entry.status = "overlapped"
-
-
-def _intersect(box: np.ndarray, crop: Tuple[slice, ...]) -> Optional[Tuple[slice, ...]]:
-    out = []
-    for a, s in enumerate(crop):
-        lo, hi = max(int(box[0, a]), s.start), min(int(box[1, a]), s.stop)
-        if hi <= lo:
-            return None
-        out.append(slice(lo - s.start, hi - s.start))
-    return tuple(out)
-
-
-def _claim(out: np.ndarray, region: Tuple[slice, ...], mask: np.ndarray, k: int, boxes: Dict[int, np.ndarray]) -> None:
-    """Write object ``k`` into ``out``; a pixel already taken goes to the box it lies deepest in."""
-    target = out[region]
-    taken = mask & (target != 0)
-    if taken.any():
-        coords = np.nonzero(taken)
-        points = [c + s.start for c, s in zip(coords, region)]
-        owners = target[coords] - 1
-        mine = box_depth(points, boxes[k])
-        theirs = np.empty(len(owners))
-        for owner in np.unique(owners):
-            sel = owners == owner
-            theirs[sel] = box_depth([p[sel] for p in points], boxes[int(owner)])
-        # ties go to the lower index
-        win = (mine < theirs) | ((mine == theirs) & (k < owners))
-        lose = tuple(c[~win] for c in coords)
-        mask = mask.copy()
-        mask[lose] = False
-    target[mask] = k + 1
-
-
-def _seeds_frame(image, frame, seeds, params, conn, out, summary, rng, report):
-    """Seeds-only: cut the whole frame; each piece holding object scribbles is an object."""
-    if seeds is None:
-        return
-    fg_seed = seeds == OBJECT
-    bg_seed = seeds == BACKGROUND
-    if not fg_seed.any() or not bg_seed.any():
-        warnings.warn(
-            f"frame {frame} lacks object or background scribbles and is left empty", UserWarning, stacklevel=4
-        )
-        return
-    raw = np.asarray(image)
-    features, reg = normalise_crop(raw)
-    unknown = np.ones(fg_seed.shape, dtype=bool)
-    if np.all(fg_seed | bg_seed):
-        warnings.warn("seeds cover every pixel; returning the object scribbles as the result", UserWarning, stacklevel=4)
-        mask = fg_seed
-        result = None
-    else:
-        result = grabcut_region(
-            features, unknown=unknown, hard_fg=fg_seed, hard_bg=bg_seed, init_fg=fg_seed, init_bg=bg_seed,
-            band=np.zeros((0, features.shape[-1]), np.float32), params=params, reg=reg, rng=rng, report=report,
-        )
-        if result.status != "ok":
-            summary.objects.append(ObjectReport(0, tuple(frame), result.status, result.iterations, result.energies))
-            return
-        mask = result.mask
-    pieces, n = ndi.label(mask, structure=ndi.generate_binary_structure(mask.ndim, conn))
-    seeded = np.unique(pieces[fg_seed])
-    seeded = seeded[seeded > 0]
-    lookup = np.zeros(n + 1, dtype=np.int64)
-    lookup[seeded] = np.arange(1, len(seeded) + 1)
-    target = out[frame] if frame else out
-    if len(seeded) > np.iinfo(target.dtype).max:  # pragma: no cover - int32 holds any frame's count
-        raise InputError("too many objects for the label dtype")
-    target[...] = lookup[pieces]
-    for i in range(len(seeded)):
-        summary.objects.append(
-            ObjectReport(i, tuple(frame), "ok", 0 if result is None else result.iterations,
-                         [] if result is None else result.energies)
-        )
-
-
-def _warn_degenerate(report: GrabCutReport) -> None:
-    bad = report.degenerate
-    if not bad:
-        return
-    listed = ", ".join(
-        f"{o.index}" + (f" (frame {o.frame})" if o.frame else "") + f": {o.status}" for o in bad[:10]
-    )
-    warnings.warn(
-        f"GrabCut found no sensible object for {len(bad)} box(es) [{listed}] even after retrying "
-        "(empty: nothing like an object; full: the whole box); they are left out of the labels. "
-        "Try a tighter box, object (1) or background (2) scribbles, or fewer components",
-        UserWarning,
-        stacklevel=3,
-    )
