@@ -39,7 +39,7 @@ def register(verbs) -> None:
     train.add_argument("-o", "--output", required=True, metavar="MODEL",
                        help="model directory to write")
     train.add_argument("--architecture", default="unet", metavar="NAME",
-                       help="network architecture (default unet)")
+                       help="unet (default), fcn, segnet, deeplabv3 or pspnet")
     train.add_argument("--option", action="append", default=[], type=_option, metavar="KEY=VALUE",
                        help="architecture option, e.g. depth=2 or width=8 (repeat); values are JSON")
     train.add_argument("--epochs", type=int, default=None, metavar="N")

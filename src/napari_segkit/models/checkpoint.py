@@ -347,10 +347,16 @@ def load_checkpoint(path: Any) -> Tuple[Dict[str, Any], Dict[str, Any], Path]:
 
 
 def build_network(config: Dict[str, Any]):
-    """The network the config describes, with fresh weights."""
+    """The network the config describes, with fresh weights.
+
+    A pretrained-backbone file named at training time is not read again: the
+    model file's own weights replace it, so the model loads without it.
+    """
     architecture = get_architecture(config["architecture"])
     options = dict(architecture.defaults)
     options.update(config.get("options", {}))
+    if options.get("backbone_weights"):
+        options["backbone_weights"] = ""
     return architecture.build(
         config["in_channels"], len(config["classes"]), config["spatial_dims"], **options
     )

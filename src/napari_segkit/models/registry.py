@@ -80,6 +80,10 @@ def get_architecture(name: Any) -> Architecture:
     key = str(name).lower() if isinstance(name, str) else None
     if key not in ARCHITECTURES:
         raise InputError(
-            f"architecture {name!r} is not known; available: {', '.join(sorted(ARCHITECTURES))}"
+            f"architecture {name!r} is not known; available: {', '.join(ARCHITECTURES)}"
         )
     return ARCHITECTURES[key]
+
+
+# FCN, SegNet, DeepLabv3 and PSPNet register themselves (no torch is imported here).
+from . import architectures as _architectures  # noqa: E402,F401

@@ -361,7 +361,7 @@ def train_model(
                 if (y == IGNORE).all():
                     continue
                 optimiser.zero_grad(set_to_none=True)
-                loss = loss_fn(network(x), y)
+                loss = _training_loss(network, network(x), y, loss_fn)
                 loss.backward()
                 optimiser.step()
                 losses.append(float(loss.detach()))
@@ -426,6 +426,19 @@ def train_model(
     }
     report(1.0, f"training done: best epoch {best_epoch} of {len(history)}")
     return Model(network, config)
+
+
+def _training_loss(network, output, target, loss_fn):
+    """The loss of one batch; networks with auxiliary heads (PSPNet) return ``(main, *aux)``
+    in training mode, and their auxiliary losses count ``network.aux_loss_weight`` times."""
+    if isinstance(output, (tuple, list)):
+        main, *auxiliary = output
+        weight = float(getattr(network, "aux_loss_weight", 0.4))
+        loss = loss_fn(main, target)
+        for aux in auxiliary:
+            loss = loss + weight * loss_fn(aux, target)
+        return loss
+    return loss_fn(output, target)
 
 
 def _fraction(epoch_progress, max_epochs, elapsed, time_budget, epochs) -> float:
