@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import importlib.util
 import json
 import subprocess
 import sys
@@ -381,6 +382,12 @@ def test_train_then_predict(tmp_path):
     assert main(["predict", str(model), str(tmp_path / "test.npy"), "-o", str(out), "-q"]) == 0
     labels = tifffile.imread(out)
     assert labels.shape == test.image.shape and labels.min() == 0
+    if importlib.util.find_spec("distributed") is not None:
+        # the same model on a local dask.distributed cluster, in 32-pixel blocks: same labels
+        spread = tmp_path / "pred-cluster.tif"
+        assert main(["predict", str(model), str(tmp_path / "test.npy"), "-o", str(spread),
+                     "--workers", "2", "--block", "32", "-q"]) == 0
+        np.testing.assert_array_equal(tifffile.imread(spread), labels)
     # refusing to overwrite the model without --overwrite, and the model stays intact
     before = sorted(p.name for p in model.iterdir())
     assert main(["train", "--image", str(tmp_path / "img.npy"), "--labels", str(tmp_path / "lab.npy"),

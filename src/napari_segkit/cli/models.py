@@ -69,6 +69,13 @@ def register(verbs) -> None:
                          help="tile shape in pixels (default: whole image when it fits)")
     predict.add_argument("--device", default=None, metavar="DEV",
                          help="cpu, cuda, cuda:N or mps (default: best available)")
+    cluster = predict.add_mutually_exclusive_group()
+    cluster.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                         help="run the blocks on this dask.distributed scheduler (e.g. tcp://host:8786)")
+    cluster.add_argument("--workers", type=int, default=None, metavar="N",
+                         help="run the blocks on a local dask.distributed cluster of N worker processes")
+    predict.add_argument("--block", type=int, nargs="+", default=None, metavar="N",
+                         help="block shape handed to each worker (default 512 per spatial axis)")
     add_output_arguments(predict)
     predict.set_defaults(func=_run_predict)
 
@@ -126,12 +133,68 @@ def _run_predict(args: argparse.Namespace) -> int:
         options["device"] = args.device
 
     def compute(job):
-        labels = predict_labels(job.array, model, channel_axis=job.channel_axis,
-                                spacing=job.spacing, progress=job.progress, **options)
-        return labels.compute() if hasattr(labels, "compute") else labels
+        array = job.array
+        with _dask_cluster(args) as distributed:
+            if distributed:
+                import dask.array as da
+
+                block = args.block or [512]
+                array = da.from_array(array, chunks=_chunks(array.shape, job, block))
+            labels = predict_labels(array, model, channel_axis=job.channel_axis,
+                                    spacing=job.spacing, progress=job.progress, **options)
+            return labels.compute() if hasattr(labels, "compute") else labels
 
     return run_image_to_labels(
         args, command="predict", compute=compute,
-        parameters={"model": str(args.model), **options},
+        parameters={"model": str(args.model), "scheduler": args.scheduler,
+                    "workers": args.workers, **options},
         extra_inputs=[],
     )
+
+
+def _chunks(shape, job, block):
+    """Whole leading and channel axes; ``block`` pixels along each spatial axis."""
+    spatial = list(range(len(shape) - job.spatial_dims, len(shape)))
+    if job.channel_axis is not None and job.channel_axis % len(shape) in spatial:
+        spatial = [a - 1 for a in spatial]  # channels last: spatial axes sit before it
+    sizes = block * len(spatial) if len(block) == 1 else list(block)
+    chunks = list(shape)
+    for axis, size in zip(spatial, sizes):
+        chunks[axis] = int(size)
+    return tuple(chunks)
+
+
+class _dask_cluster:  # noqa: N801 (used as a context manager)
+    """A dask.distributed client for ``--scheduler``/``--workers``, else nothing."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.stack = []
+
+    def __enter__(self) -> bool:
+        from .._errors import InputError
+
+        if self.args.scheduler is None and self.args.workers is None:
+            return False
+        try:
+            import distributed
+        except ImportError:
+            raise InputError(
+                "--scheduler/--workers need dask.distributed: pip install 'dask[distributed]'"
+            ) from None
+        if self.args.workers is not None:
+            if self.args.workers < 1:
+                raise InputError(f"--workers must be at least 1, got {self.args.workers}")
+            cluster = distributed.LocalCluster(n_workers=self.args.workers, threads_per_worker=1,
+                                               dashboard_address=None)
+            self.stack.append(cluster)
+            client = distributed.Client(cluster)
+        else:
+            client = distributed.Client(self.args.scheduler, timeout="30s")
+        self.stack.append(client)
+        logger.info("running blocks on %s", client)
+        return True
+
+    def __exit__(self, *exc) -> None:
+        while self.stack:
+            self.stack.pop().close()

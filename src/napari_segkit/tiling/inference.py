@@ -342,6 +342,37 @@ def aligned_block_chunks(
     return tuple(chunks)
 
 
+class _BlockCounter:
+    """Counts finished blocks for ``progress``; picklable, so dask.distributed can ship it.
+
+    Its lock is not pickled: a copy on another worker counts its own blocks
+    (progress from remote workers is best effort; the result is unaffected).
+    """
+
+    def __init__(self, n_blocks: int, progress: Optional[Callable[[float, str], None]]) -> None:
+        self.n_blocks = n_blocks
+        self.progress = progress
+        self.done = 0
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def tick(self) -> None:
+        if self.progress is None:
+            return
+        with self._lock:
+            self.done += 1
+            count = self.done
+        self.progress(count / self.n_blocks, f"block {count}/{self.n_blocks}")
+
+
 def tiled_inference_dask(
     image: Any,
     predictor: Predictor,
@@ -384,8 +415,7 @@ def tiled_inference_dask(
     depth.update({axis + 1: h for axis, h in enumerate(halo)})
     extended = da.overlap.overlap(image, depth=depth, boundary="none") if any(halo) else image
     n_blocks = math.prod(len(c) for c in chunks)
-    lock = threading.Lock()
-    done = [0]
+    counter = _BlockCounter(n_blocks, progress)
 
     def run(block, block_info=None):
         location = block_info[0]["chunk-location"][1:]
@@ -398,11 +428,7 @@ def tiled_inference_dask(
             overlap=overlap, align=align, batch_size=batch_size, window=window,
             on_out_of_memory=on_out_of_memory,
         )
-        if progress is not None:
-            with lock:
-                done[0] += 1
-                count = done[0]
-            progress(count / n_blocks, f"block {count}/{n_blocks}")
+        counter.tick()
         return out
 
     return extended.map_blocks(
