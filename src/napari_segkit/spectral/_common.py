@@ -67,6 +67,16 @@ def make_rng(rng: Any) -> np.random.Generator:
     return np.random.default_rng(int(rng))
 
 
+def checked_options(*, solver: str, **values: Any) -> GraphOptions:
+    """:class:`GraphOptions` from both methods' keywords, validated, and the solver checked."""
+    from .laplacian import _resolve_solver
+
+    options = GraphOptions(**values)
+    check_options(options)
+    _resolve_solver(solver, 0)
+    return options
+
+
 def check_options(options: GraphOptions) -> None:
     """Validate the numeric options before any work."""
     options.n_superpixels = check_int(options.n_superpixels, name="n_superpixels", minimum=2)

@@ -13,7 +13,7 @@ from scipy import sparse
 from .._errors import InputError
 from .._progress import Reporter
 from .._validation import check_positive_number
-from ._common import GraphOptions, build_graph, check_int, check_options, make_rng, order_labels
+from ._common import build_graph, check_int, checked_options, make_rng, order_labels
 from ._input import prepare_image
 from .affinity import AffinityGraph
 from .laplacian import smallest_eigenvectors
@@ -360,20 +360,11 @@ def normalized_cut(
         threshold = DEFAULT_THRESHOLD if n_segments is None else np.inf
     else:
         threshold = check_positive_number(threshold, name="threshold")
-    options = GraphOptions(
-        superpixels=superpixels,
-        n_superpixels=n_superpixels,
-        compactness=compactness,
-        smoothing=smoothing,
-        texture_sigma=texture_sigma,
-        texture_weight=texture_weight,
-        contrast=contrast,
-        memory_limit=memory_limit,
+    options = checked_options(
+        solver=solver, superpixels=superpixels, n_superpixels=n_superpixels,
+        compactness=compactness, smoothing=smoothing, texture_sigma=texture_sigma,
+        texture_weight=texture_weight, contrast=contrast, memory_limit=memory_limit,
     )
-    check_options(options)
-    from .laplacian import _resolve_solver
-
-    _resolve_solver(solver, 0)
     generator = make_rng(rng)
     report = Reporter(progress)
     report(0.0, "building the affinity graph")

@@ -9,9 +9,9 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from .._progress import Reporter
-from ._common import GraphOptions, build_graph, check_int, check_options, make_rng, order_labels
+from ._common import build_graph, check_int, checked_options, make_rng, order_labels
 from ._input import prepare_image
-from .laplacian import _resolve_solver, smallest_eigenvectors
+from .laplacian import smallest_eigenvectors
 
 __all__ = ["spectral_clustering", "spectral_embedding"]
 
@@ -102,18 +102,11 @@ def spectral_clustering(
     prepared = prepare_image(image, channel_axis=channel_axis, spacing=spacing, method="spectral_clustering")
     n_clusters = check_int(n_clusters, name="n_clusters", minimum=1)
     n_init = check_int(n_init, name="n_init", minimum=1)
-    options = GraphOptions(
-        superpixels=superpixels,
-        n_superpixels=n_superpixels,
-        compactness=compactness,
-        smoothing=smoothing,
-        texture_sigma=texture_sigma,
-        texture_weight=texture_weight,
-        contrast=contrast,
-        memory_limit=memory_limit,
+    options = checked_options(
+        solver=solver, superpixels=superpixels, n_superpixels=n_superpixels,
+        compactness=compactness, smoothing=smoothing, texture_sigma=texture_sigma,
+        texture_weight=texture_weight, contrast=contrast, memory_limit=memory_limit,
     )
-    check_options(options)
-    _resolve_solver(solver, 0)
     generator = make_rng(rng)
     report = Reporter(progress)
     distinct = _distinct_values(prepared.data, n_clusters)
