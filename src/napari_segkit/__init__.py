@@ -6,7 +6,7 @@ time; heavy modules load when a function needs them.
 
 from __future__ import annotations
 
-from ._errors import Cancelled, InputError, ResourceLimitError, UnsafeFileError
+from ._errors import Cancelled, DeviceError, InputError, ResourceLimitError, UnsafeFileError
 from .clustering import kmeans, mean_shift
 from .grabcut import GrabCutReport, grabcut, read_boxes
 from .graphcut import estimate_graph_cut_memory, graph_cut
@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Cancelled",
+    "DeviceError",
     "InputError",
     "ResourceLimitError",
     "UnsafeFileError",

@@ -6,7 +6,7 @@ can map it to an exit code and the widgets can show its message unchanged.
 
 from __future__ import annotations
 
-__all__ = ["Cancelled", "InputError", "ResourceLimitError", "UnsafeFileError"]
+__all__ = ["Cancelled", "DeviceError", "InputError", "ResourceLimitError", "UnsafeFileError"]
 
 
 class InputError(ValueError):
@@ -27,6 +27,16 @@ class ResourceLimitError(ValueError):
 
 class UnsafeFileError(ValueError):
     """A file was refused because reading it could run code or exhaust memory."""
+
+
+class DeviceError(RuntimeError):
+    """The accelerator failed during the job in a way that ends the job.
+
+    Raised after a device-side error that leaves the GPU's context unusable
+    for the rest of the process (a device-side assert, an illegal memory
+    access).  Later jobs in the same process run on the CPU; restarting the
+    process makes the GPU usable again.
+    """
 
 
 class Cancelled(Exception):  # noqa: N818 (reads as a state, like asyncio's)

@@ -7,8 +7,9 @@ calls it with a progress callback that raises
 its next progress report.  Expected failures come back as a
 :class:`JobResult` carrying the core's message unchanged:
 
-* :class:`~napari_segkit.InputError`, :class:`~napari_segkit.ResourceLimitError`
-  and :class:`~napari_segkit.UnsafeFileError` -> ``result.error``;
+* :class:`~napari_segkit.InputError`, :class:`~napari_segkit.ResourceLimitError`,
+  :class:`~napari_segkit.UnsafeFileError` and :class:`~napari_segkit.DeviceError`
+  -> ``result.error``;
 * :class:`~napari_segkit.Cancelled` -> ``result.cancelled``.
 
 Anything else is a bug: it propagates, and napari's worker shows it with its
@@ -30,13 +31,13 @@ from typing import Any, Callable, Optional, Tuple
 
 import numpy as np
 
-from .._errors import Cancelled, InputError, ResourceLimitError, UnsafeFileError
+from .._errors import Cancelled, DeviceError, InputError, ResourceLimitError, UnsafeFileError
 from ._layers import array_digest
 
 __all__ = ["EXPECTED_ERRORS", "Job", "JobResult", "LayerOutput", "run_job"]
 
 #: errors whose message is shown to the user as is (no traceback)
-EXPECTED_ERRORS = (InputError, ResourceLimitError, UnsafeFileError)
+EXPECTED_ERRORS = (InputError, ResourceLimitError, UnsafeFileError, DeviceError)
 
 Progress = Callable[[float, str], None]
 

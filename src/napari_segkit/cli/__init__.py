@@ -15,11 +15,12 @@ import traceback
 from typing import Optional, Sequence
 
 from .. import __version__
-from .._errors import Cancelled, InputError, ResourceLimitError, UnsafeFileError
+from .._errors import Cancelled, DeviceError, InputError, ResourceLimitError, UnsafeFileError
 from . import clustering, demo, grabcut, graph_cut, models, spectral
 from ._common import (
     EPILOG,
     EXIT_CANCELLED,
+    EXIT_DEVICE,
     EXIT_INPUT,
     EXIT_INTERNAL,
     EXIT_IO,
@@ -76,6 +77,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except UnsafeFileError as exc:
         error(str(exc))
         return EXIT_UNSAFE
+    except DeviceError as exc:
+        error(str(exc))
+        return EXIT_DEVICE
     except OSError as exc:
         error(str(exc))
         return EXIT_IO

@@ -22,12 +22,12 @@ from .. import __version__
 from .._errors import InputError
 
 PROG = "napari-segkit"
-EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_RESOURCE, EXIT_IO, EXIT_UNSAFE = 0, 1, 2, 3, 4, 5
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_RESOURCE, EXIT_IO, EXIT_UNSAFE, EXIT_DEVICE = 0, 1, 2, 3, 4, 5, 6
 EXIT_CANCELLED = 130
 
 EPILOG = (
     "exit codes: 0 done, 2 bad input, 3 refused for resources, 4 I/O error, "
-    "5 unsafe file refused, 130 cancelled, 1 internal error"
+    "5 unsafe file refused, 6 GPU failed during the job, 130 cancelled, 1 internal error"
 )
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 

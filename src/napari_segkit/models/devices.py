@@ -11,15 +11,39 @@ the output metadata (G1).
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from dataclasses import dataclass
-from typing import Any, List
+from typing import Any, Callable, List, Optional, Set, Tuple, TypeVar
 
-from .._errors import InputError
+from .._errors import DeviceError, InputError
 
-__all__ = ["DeviceChoice", "available_devices", "free_device_memory", "probe_device", "select_device"]
+__all__ = [
+    "DeviceChoice",
+    "available_devices",
+    "cpu_fallback_note",
+    "free_device_memory",
+    "is_context_fault",
+    "is_unsupported_operation",
+    "probe_device",
+    "run_on_device",
+    "select_device",
+]
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: devices that had a context-poisoning error in this process (G6), e.g. "cuda:0"
+_FAULTED: Set[str] = set()
+
+_CONTEXT_FAULT = re.compile(
+    r"device-side assert|illegal memory access|illegal instruction|misaligned address|"
+    r"unspecified launch failure|launch timed out|CUDA error|cudaError|CUBLAS_STATUS_EXECUTION_FAILED|"
+    r"CUDNN_STATUS_EXECUTION_FAILED|uncorrectable ECC",
+    re.IGNORECASE,
+)
+_UNSUPPORTED = re.compile(r"not (currently )?implemented for .*(mps|device)|MPS does not support", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -56,6 +80,108 @@ def _mps_available(torch) -> bool:
         return bool(backend is not None and backend.is_available())
     except Exception:  # noqa: BLE001
         return False
+
+
+def _key(device: Any) -> str:
+    device_type = getattr(device, "type", str(device))
+    index = getattr(device, "index", None)
+    if device_type == "cuda":
+        return f"cuda:{index or 0}"
+    return str(device_type)
+
+
+def is_unsupported_operation(exc: BaseException) -> bool:
+    """True when ``exc`` says the device lacks a kernel for an operation (G5)."""
+    if isinstance(exc, NotImplementedError):
+        return True
+    return isinstance(exc, RuntimeError) and bool(_UNSUPPORTED.search(str(exc)))
+
+
+def is_context_fault(exc: BaseException) -> bool:
+    """True for a device-side error after which the CUDA context is unusable (G6).
+
+    Out-of-memory errors are not faults of this kind (the tile is halved).
+    """
+    text = f"{type(exc).__name__}: {exc}"
+    if "out of memory" in text.lower() or type(exc).__name__ == "OutOfMemoryError":
+        return False
+    if type(exc).__name__ == "AcceleratorError":  # torch >= 2.8 raises this for CUDA errors
+        return True
+    return isinstance(exc, RuntimeError) and bool(_CONTEXT_FAULT.search(text))
+
+
+def cpu_fallback_note(exc: BaseException, device: Any) -> Optional[str]:
+    """Classify an error raised while running on ``device``.
+
+    Returns a note for the user when the work should move to the CPU (the
+    device lacks an operation, G5); returns None when the error is not a
+    device fault (it should propagate unchanged).
+
+    Raises
+    ------
+    DeviceError
+        For a context-poisoning device error (G6); ``device`` is then marked
+        unusable for the rest of the process.
+    """
+    device_type = getattr(device, "type", str(device))
+    if device_type == "cpu":
+        return None
+    if is_context_fault(exc):
+        _FAULTED.add(_key(device))
+        free_device_memory(device)
+        message = (
+            f"{device} failed with a device-side error ({_short(exc)}); this job was stopped. "
+            "Later jobs in this session run on the CPU; restart the program to use the GPU again"
+        )
+        logger.error(message)
+        raise DeviceError(message) from exc
+    if not is_unsupported_operation(exc):
+        return None
+    free_device_memory(device)
+    note = f"running on CPU: {device} lacks an operation this network needs ({_short(exc)})"
+    if device_type == "mps":
+        note += "; set PYTORCH_ENABLE_MPS_FALLBACK=1 before starting to run only that operation on the CPU"
+    warnings.warn(note, RuntimeWarning, stacklevel=3)
+    logger.warning(note)
+    return note
+
+
+def run_on_device(
+    job: Callable[[Any], T],
+    choice: "DeviceChoice",
+    *,
+    report: Optional[Callable[[float, str], None]] = None,
+) -> Tuple[T, Any, str]:
+    """Run ``job(device)`` on ``choice.device``, handling device faults.
+
+    An operation the device does not implement (G5) runs the whole job again
+    on the CPU, with a warning and a note through ``report``.  A device-side
+    error that poisons the CUDA context (G6) ends the job with
+    :class:`~napari_segkit.DeviceError` and marks the device unusable, so later
+    :func:`select_device` calls choose the CPU.  Any other error propagates.
+
+    Returns
+    -------
+    result, device, note
+        The job's result, the device it finished on and the note to record.
+
+    Raises
+    ------
+    DeviceError
+        After a context-poisoning device error.
+    """
+    import torch
+
+    try:
+        return job(choice.device), choice.device, choice.note
+    except Exception as exc:  # noqa: BLE001 - classified, re-raised unless a device fault
+        note = cpu_fallback_note(exc, choice.device)
+        if note is None:
+            raise
+    if report is not None:
+        report(0.0, note)
+    cpu = torch.device("cpu")
+    return job(cpu), cpu, note
 
 
 def available_devices() -> List[str]:
@@ -127,6 +253,11 @@ def select_device(device: Any = None) -> DeviceChoice:
         raise InputError(
             f"device {device!r} is not supported; available: {', '.join(available_devices())}"
         )
+    if _key(requested) in _FAULTED:
+        note = f"running on CPU: {_faulted_note(requested)}"
+        warnings.warn(note, RuntimeWarning, stacklevel=2)
+        logger.warning(note)
+        return DeviceChoice(torch.device("cpu"), note)
     try:
         probe_device(requested)
     except Exception as exc:  # noqa: BLE001 - any failure means: not usable
@@ -145,6 +276,9 @@ def _auto(torch) -> DeviceChoice:
     if _mps_available(torch):
         candidates.append(torch.device("mps"))
     for candidate in candidates:
+        if _key(candidate) in _FAULTED:
+            failures.append(_faulted_note(candidate))
+            continue
         try:
             probe_device(candidate)
         except Exception as exc:  # noqa: BLE001
@@ -160,6 +294,10 @@ def _auto(torch) -> DeviceChoice:
         note = "running on CPU: no CUDA or MPS device found"
     logger.info(note)
     return DeviceChoice(torch.device("cpu"), note)
+
+
+def _faulted_note(device) -> str:
+    return f"{device} had a device-side error earlier in this session (restart to use it again)"
 
 
 def _describe(torch, device) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import threading
 import warnings
 from typing import Any, Callable, Optional, Sequence, Tuple
 
@@ -100,16 +101,65 @@ def _auto_tile(model, spatial: Sequence[int], budget: int) -> Tuple[int, ...]:
     return tuple(min(core + 2 * halo, w) for w in whole)
 
 
-def _make_predictor(network, device) -> Callable[[np.ndarray], np.ndarray]:
-    import torch
+def _make_predictor(network, device, report=None) -> "_Predictor":
+    """A predictor running a float32 eval copy of ``network`` (left untouched) on ``device``."""
+    return _Predictor(network, device, report)
 
-    def predict(batch: np.ndarray) -> np.ndarray:
+
+class _Predictor:
+    """Softmax of the network over a float32 batch, on a device, with device faults handled.
+
+    When the device lacks an operation the network uses (G5) the network
+    moves to the CPU for this and every later batch, with a note; a device
+    error that poisons the CUDA context (G6) raises
+    :class:`~napari_segkit.DeviceError`.  Picklable (for dask.distributed).
+    """
+
+    def __init__(self, network, device, report: Optional[Callable[[float, str], None]] = None) -> None:
+        self.source = network  # the model's own network (on the CPU), for a move to the CPU
+        self.network = copy.deepcopy(network).float().eval().to(device)
+        self.device = device
+        self.report = report
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        del state["_lock"]
+        state["report"] = None  # progress goes to the submitting process only
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def _forward(self, batch: np.ndarray, network, device) -> np.ndarray:
+        import torch
+
         with torch.inference_mode():
             x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(device)
             y = torch.softmax(network(x), dim=1)
             return y.float().cpu().numpy()
 
-    return predict
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        from .devices import cpu_fallback_note
+
+        network, device = self.network, self.device
+        try:
+            return self._forward(batch, network, device)
+        except Exception as exc:  # noqa: BLE001 - classified, re-raised unless a device fault
+            note = cpu_fallback_note(exc, device)
+            if note is None:
+                raise
+        import torch
+
+        with self._lock:
+            if self.device.type != "cpu":
+                self.network = copy.deepcopy(self.source).float().eval().to("cpu")
+                self.device = torch.device("cpu")
+                if self.report is not None:
+                    self.report(0.0, note)
+            network, device = self.network, self.device
+        return self._forward(batch, network, device)
 
 
 def _check_tile_arg(tile_shape, d) -> Optional[Tuple[int, ...]]:
@@ -222,23 +272,21 @@ def predict_probabilities(
                 UserWarning,
                 stacklevel=2,
             )
-        network = copy.deepcopy(model.network).float().eval().to(choice.device)
-        predictor = _make_predictor(network, choice.device)
+        predictor = _make_predictor(model.network, choice.device, report)
         return _predict_dask(
             array, lead, model, predictor, n_classes, tile_arg, halo_value, overlap, batch_size,
             block_shape, lambda: free_device_memory(choice.device), report,
         )
 
     def run(device) -> np.ndarray:
-        network = copy.deepcopy(model.network).float().eval().to(device)
-        predictor = _make_predictor(network, device)
+        predictor = _make_predictor(model.network, device, report)
         try:
             return _predict_numpy(
                 array, lead, model, predictor, n_classes, tile_arg, halo_value, overlap, batch_size,
                 factors, lambda: free_device_memory(device), report,
             )
         finally:
-            del network
+            del predictor
             free_device_memory(device)
 
     try:

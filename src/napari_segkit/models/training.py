@@ -286,7 +286,7 @@ def train_model(
     """
     import torch
 
-    from .devices import free_device_memory, select_device
+    from .devices import free_device_memory, run_on_device, select_device
     from .model import Model
 
     architecture_spec = get_architecture(architecture)
@@ -333,71 +333,80 @@ def train_model(
     report = Reporter(progress)
     report(0.0, choice.note)
     logger.info("train_model: %s", choice.note)
-    dev = choice.device
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(generator.integers(0, 2**31 - 1)))
-        network = architecture_spec.build(n_channels, len(CLASSES), spatial_dims, **arch_options)
-    network = network.to(dev)
-    optimiser = torch.optim.Adam(network.parameters(), lr=float(learning_rate))
-    loss_fn = torch.nn.CrossEntropyLoss(
-        weight=torch.tensor(CLASS_WEIGHTS, dtype=torch.float32, device=dev), ignore_index=IGNORE
-    )
+    network_seed = int(generator.integers(0, 2**31 - 1))
     val_data = [_validation_crop(i, t, spatial_dims) for i, t in val]
-
-    history: List[Dict[str, Any]] = []
-    best_state, best_score, best_epoch = None, math.inf, 0
     start = time.perf_counter()
-    stopped = "epochs"
-    try:
-        for epoch in range(1, max_epochs + 1):
-            network.train()
-            losses = []
-            out_of_time = False
-            for step in range(steps_per_epoch):
-                batch = [_sample_patch(train, patch, generator, augment, weights) for _ in range(batch_size)]
-                x = torch.from_numpy(np.stack([b[0] for b in batch])).to(dev)
-                y = torch.from_numpy(np.stack([b[1] for b in batch])).to(dev)
-                if (y == IGNORE).all():
-                    continue
-                optimiser.zero_grad(set_to_none=True)
-                loss = _training_loss(network, network(x), y, loss_fn)
-                loss.backward()
-                optimiser.step()
-                losses.append(float(loss.detach()))
+
+    def fit(dev):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(network_seed)
+            network = architecture_spec.build(n_channels, len(CLASSES), spatial_dims, **arch_options)
+        network = network.to(dev)
+        optimiser = torch.optim.Adam(network.parameters(), lr=float(learning_rate))
+        loss_fn = torch.nn.CrossEntropyLoss(
+            weight=torch.tensor(CLASS_WEIGHTS, dtype=torch.float32, device=dev), ignore_index=IGNORE
+        )
+        history: List[Dict[str, Any]] = []
+        best_state, best_score, best_epoch = None, math.inf, 0
+        stopped = "epochs"
+        try:
+            for epoch in range(1, max_epochs + 1):
+                network.train()
+                losses = []
+                out_of_time = False
+                for step in range(steps_per_epoch):
+                    batch = [_sample_patch(train, patch, generator, augment, weights) for _ in range(batch_size)]
+                    x = torch.from_numpy(np.stack([b[0] for b in batch])).to(dev)
+                    y = torch.from_numpy(np.stack([b[1] for b in batch])).to(dev)
+                    if (y == IGNORE).all():
+                        continue
+                    optimiser.zero_grad(set_to_none=True)
+                    loss = _training_loss(network, network(x), y, loss_fn)
+                    loss.backward()
+                    optimiser.step()
+                    losses.append(float(loss.detach()))
+                    elapsed = time.perf_counter() - start
+                    fraction = _fraction(
+                        epoch - 1 + (step + 1) / steps_per_epoch, max_epochs, elapsed, time_budget, epochs
+                    )
+                    report(fraction, f"epoch {epoch}, step {step + 1}/{steps_per_epoch}: loss {losses[-1]:.4f}")
+                    if time_budget is not None and elapsed > time_budget:
+                        out_of_time = True
+                        break
+                train_loss = float(np.mean(losses)) if losses else math.nan
+                val_loss = _validation_loss(network, val_data, loss_fn, dev) if val_data else math.nan
                 elapsed = time.perf_counter() - start
-                fraction = _fraction(epoch - 1 + (step + 1) / steps_per_epoch, max_epochs, elapsed, time_budget, epochs)
-                report(fraction, f"epoch {epoch}, step {step + 1}/{steps_per_epoch}: loss {losses[-1]:.4f}")
-                if time_budget is not None and elapsed > time_budget:
-                    out_of_time = True
+                record = {
+                    "epoch": epoch,
+                    "loss": None if math.isnan(train_loss) else train_loss,
+                    "val_loss": None if math.isnan(val_loss) else val_loss,
+                    "seconds": round(elapsed, 3),
+                }
+                history.append(record)
+                score = val_loss if val_data and not math.isnan(val_loss) else -epoch  # else keep the last
+                if score < best_score or best_state is None:
+                    best_score, best_epoch = score, epoch
+                    best_state = {k: v.detach().to("cpu", copy=True) for k, v in network.state_dict().items()}
+                message = f"epoch {epoch}/{max_epochs}: loss {train_loss:.4f}"
+                if val_data:
+                    message += f", validation loss {val_loss:.4f}"
+                report(_fraction(epoch, max_epochs, elapsed, time_budget, epochs), message)
+                logger.info(message)
+                if on_epoch is not None:
+                    on_epoch(dict(record))
+                if out_of_time or (time_budget is not None and elapsed > time_budget):
+                    stopped = "time budget"
                     break
-            train_loss = float(np.mean(losses)) if losses else math.nan
-            val_loss = _validation_loss(network, val_data, loss_fn, dev) if val_data else math.nan
-            elapsed = time.perf_counter() - start
-            record = {
-                "epoch": epoch,
-                "loss": None if math.isnan(train_loss) else train_loss,
-                "val_loss": None if math.isnan(val_loss) else val_loss,
-                "seconds": round(elapsed, 3),
-            }
-            history.append(record)
-            score = val_loss if val_data and not math.isnan(val_loss) else -epoch  # else keep the last
-            if score < best_score or best_state is None:
-                best_score, best_epoch = score, epoch
-                best_state = {k: v.detach().to("cpu", copy=True) for k, v in network.state_dict().items()}
-            message = f"epoch {epoch}/{max_epochs}: loss {train_loss:.4f}"
-            if val_data:
-                message += f", validation loss {val_loss:.4f}"
-            report(_fraction(epoch, max_epochs, elapsed, time_budget, epochs), message)
-            logger.info(message)
-            if on_epoch is not None:
-                on_epoch(dict(record))
-            if out_of_time or (time_budget is not None and elapsed > time_budget):
-                stopped = "time budget"
-                break
-    finally:
-        network.to("cpu")
-        free_device_memory(dev)
+        finally:
+            network.to("cpu")
+            free_device_memory(dev)
+        return network, history, best_state, best_epoch, stopped
+
+    # an operation the device lacks reruns the training on the CPU (G5); a
+    # context-poisoning device error ends it with DeviceError (G6)
+    (network, history, best_state, best_epoch, stopped), dev, device_note = run_on_device(
+        fit, choice, report=report
+    )
     network.load_state_dict(best_state)
     network.eval()
     config = {
@@ -414,7 +423,7 @@ def train_model(
             "stopped_by": stopped,
             "seconds": round(time.perf_counter() - start, 3),
             "device": str(dev),
-            "device_note": choice.note,
+            "device_note": device_note,
             "patch_shape": list(patch),
             "batch_size": batch_size,
             "steps_per_epoch": steps_per_epoch,

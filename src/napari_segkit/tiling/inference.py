@@ -34,6 +34,7 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .._allocator import trim_freed_memory
 from .._errors import InputError, ResourceLimitError
 
 __all__ = [
@@ -63,6 +64,15 @@ def _axis_cores(lo: int, hi: int, core: int, overlap: float, align: int) -> List
     if length <= core:
         return [(lo, hi)]
     core = max(align, core // align * align)
+    if overlap == 0.0:
+        # as few cores as fit, of equal (aligned) size: no voxel is computed
+        # twice and no tile is larger than it must be
+        n = -(-length // core)
+        size = -(-length // (n * align)) * align
+        while size > core:
+            n += 1
+            size = -(-length // (n * align)) * align
+        return [(start, min(start + size, hi)) for start in range(lo, hi, size)]
     step = max(align, int(core * (1.0 - overlap)) // align * align)
     cores = []
     start = lo
@@ -428,6 +438,7 @@ def tiled_inference_dask(
             overlap=overlap, align=align, batch_size=batch_size, window=window,
             on_out_of_memory=on_out_of_memory,
         )
+        trim_freed_memory()  # the block's activations, freed, must not stay resident
         counter.tick()
         return out
 
