@@ -6,8 +6,11 @@ Run:  python benchmarks/bench_unet_tiling.py [--quick]
    included) against one plain ``torch`` forward pass + softmax of the same
    network on the same, already normalised, image; medians of interleaved
    repeats, in one process.  Goal: <= 10 % over the plain forward pass with the
-   default tiling.  Also shown: forced tiles (the halo makes them recompute a
-   border, which is the price of tiled == untiled).
+   default tiling, on an image that fits one tile (512 x 512) and on one that
+   the default memory budget splits into tiles (4096 x 4096: the budget is at
+   most 8 GiB, and the plain pass needs about 10 GB).  Also shown:
+   forced small tiles (the halo makes them recompute a border, which is the
+   price of tiled == untiled).
 2. Peak memory: a zarr image 10x larger than another, both predicted from
    zarr to zarr block by block, each in a fresh process (peak RSS).  Goal:
    <= 1.2x.
@@ -46,7 +49,7 @@ def _model(depth=3, width=16):
     return Model(network.eval(), config)
 
 
-def overhead(size: int, repeats: int) -> dict:
+def overhead(size: int, repeats: int, forced: bool = True) -> dict:
     import torch
 
     from napari_segkit.models import predict_probabilities
@@ -54,21 +57,33 @@ def overhead(size: int, repeats: int) -> dict:
     from napari_segkit.samples import nuclei_2d
 
     model = _model()
-    image = nuclei_2d((size, size), n_nuclei=size * size // 2500, rng=0).image
+    side = min(size, 1024)  # larger images repeat a 1024 x 1024 sample (generating one is slow)
+    image = nuclei_2d((side, side), n_nuclei=side * side // 2500, rng=0).image
+    image = np.tile(image, (size // side, size // side))
     x = torch.from_numpy(normalise(image[None].astype(np.float32))[None])
 
     def plain():
         with torch.inference_mode():
             return torch.softmax(model.network(x), dim=1).numpy()
 
-    core = size // 2
-    tile = core + 2 * model.halo
+    from napari_segkit.models.devices import activation_budget
+    from napari_segkit.models.predict import _auto_tile
+    from napari_segkit.tiling.inference import plan_tiles
+
+    budget = activation_budget("cpu")
+    default_tile = _auto_tile(model, image.shape, budget, model.halo)
+    n_tiles = len(plan_tiles(image.shape, tile_shape=default_tile, halo=(model.halo,) * 2, align=model.align))
     runs = {
         "plain torch forward": plain,
-        "predict_probabilities (default)": lambda: predict_probabilities(image, model, device="cpu"),
-        f"predict_probabilities tile {tile} ({core} core + halo {model.halo})": lambda: predict_probabilities(
-            image, model, device="cpu", tile_shape=tile),
+        f"predict_probabilities (default: {n_tiles} tile(s) of at most {default_tile[0]}, "
+        f"budget {budget / 2**30:.1f} GiB)":
+            lambda: predict_probabilities(image, model, device="cpu"),
     }
+    if forced:
+        core = size // 2
+        tile = core + 2 * model.halo
+        runs[f"predict_probabilities tile {tile} ({core} core + halo {model.halo})"] = (
+            lambda: predict_probabilities(image, model, device="cpu", tile_shape=tile))
     times = {name: [] for name in runs}
     plain()  # warm up
     for _ in range(repeats):
@@ -77,12 +92,19 @@ def overhead(size: int, repeats: int) -> dict:
             run()
             times[name].append(time.perf_counter() - start)
     medians = {name: float(np.median(t)) for name, t in times.items()}
-    base = medians["plain torch forward"]
-    return {name: {"median_s": round(m, 3), "ratio": round(m / base, 3)} for name, m in medians.items()}
+    minima = {name: float(np.min(t)) for name, t in times.items()}
+    base, base_min = medians["plain torch forward"], minima["plain torch forward"]
+    return {name: {"median_s": round(medians[name], 3), "ratio": round(medians[name] / base, 3),
+                   "min_s": round(minima[name], 3), "ratio_of_minima": round(minima[name] / base_min, 3)}
+            for name in runs}
 
 
-def _child_zarr(shape, block):
+def _child_zarr(shape, block, trim=True):
     """Write a zarr image, predict it to zarr block by block; print peak RSS."""
+    if not trim:  # for comparison: keep freed activations in the allocator
+        import napari_segkit.tiling.inference as inference
+
+        inference.trim_freed_memory = lambda: False
     import dask
     import dask.array as da
     import zarr
@@ -128,16 +150,32 @@ def _child_zarr(shape, block):
                       "seconds": round(seconds, 1)}))
 
 
-def memory(small, factor, block) -> dict:
-    results = {}
-    for shape in (small, (small[0] * factor, small[1])):
-        out = subprocess.run([sys.executable, __file__, "--child", json.dumps([list(shape), block])],
-                             capture_output=True, text=True, check=True)
-        results[f"{shape[0]}x{shape[1]}"] = json.loads(out.stdout.strip().splitlines()[-1])
-    a, b = list(results.values())
-    results["peak_ratio"] = round(b["peak_rss_mb"] / a["peak_rss_mb"], 3)
-    results["peak_increase_ratio"] = round(b["peak_increase_mb"] / max(a["peak_increase_mb"], 1e-9), 3)
-    results["pixels_ratio"] = factor
+def memory(small, factor, block, repeats=3) -> dict:
+    """Peak RSS of both sizes, with and without trimming after each block, interleaved."""
+    shapes = (small, (small[0] * factor, small[1]))
+    runs = {(trim, k): [] for trim in (True, False) for k in range(2)}
+    for _ in range(repeats):
+        for trim in (True, False):
+            for k, shape in enumerate(shapes):
+                out = subprocess.run(
+                    [sys.executable, __file__, "--child", json.dumps([list(shape), block, trim])],
+                    capture_output=True, text=True, check=True)
+                runs[trim, k].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    results = {"pixels_ratio": factor, "repeats": repeats}
+    for trim in (True, False):
+        name = "trim after each block (default)" if trim else "no trim"
+        small_runs, large_runs = runs[trim, 0], runs[trim, 1]
+        ratios = [b["peak_rss_mb"] / a["peak_rss_mb"] for a, b in zip(small_runs, large_runs)]
+        increases = [b["peak_increase_mb"] / max(a["peak_increase_mb"], 1e-9)
+                     for a, b in zip(small_runs, large_runs)]
+        results[name] = {
+            f"{shapes[0][0]}x{shapes[0][1]} peak MB": float(np.median([r["peak_rss_mb"] for r in small_runs])),
+            f"{shapes[1][0]}x{shapes[1][1]} peak MB": float(np.median([r["peak_rss_mb"] for r in large_runs])),
+            "peak_ratio_median": round(float(np.median(ratios)), 3),
+            "peak_ratio_max": round(float(np.max(ratios)), 3),
+            "increase_ratio_median": round(float(np.median(increases)), 3),
+            "seconds_large_median": float(np.median([r["seconds"] for r in large_runs])),
+        }
     return results
 
 
@@ -180,13 +218,14 @@ def main() -> None:
     parser.add_argument("--only", choices=["overhead", "memory", "training"])
     args = parser.parse_args()
     if args.child:
-        shape, block = json.loads(args.child)
-        _child_zarr(tuple(shape), block)
+        shape, block, trim = json.loads(args.child)
+        _child_zarr(tuple(shape), block, trim)
         return
     quick = args.quick
     report = {"machine": machine()}
     if args.only in (None, "overhead"):
-        report["overhead"] = overhead(256 if quick else 512, 3)
+        report["overhead"] = {f"{n}x{n}": overhead(n, 7 if n <= 512 else 4, forced=n <= 512)
+                              for n in ((256,) if quick else (512, 4096))}
         print(json.dumps(report["overhead"], indent=2), flush=True)
     if args.only in (None, "memory"):
         report["memory"] = memory((256, 512) if quick else (512, 1024), 10, 256)

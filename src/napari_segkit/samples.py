@@ -1,10 +1,13 @@
 """Synthetic microscopy images with ground truth, generated (never downloaded).
 
 Each generator returns a :class:`Sample`: the image, its ground-truth
-instance labels, example seeds (1 = nuclei, 2 = background) and the voxel
-spacing.  Images look like widefield nuclear stains: nuclei of varied size and
-brightness (some dim, some touching), blurred by the optics, on an uneven
-background, with shot and camera noise, stored as 12-bit values in uint16.
+labels, example seeds and the voxel spacing.  The nuclei images look like
+widefield nuclear stains: nuclei of varied size and brightness (some dim,
+some touching), blurred by the optics, on an uneven background, with shot and
+camera noise, stored as 12-bit values in uint16; their seeds are 1 = nuclei,
+2 = background.  :func:`voronoi_rgb` is an RGB image of flat colour regions
+for the clustering and graph-spectral methods, seeded with one value per
+region.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Optional, Tuple
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["Sample", "nuclei_2d", "nuclei_3d", "nuclei_time_series"]
+__all__ = ["Sample", "nuclei_2d", "nuclei_3d", "nuclei_time_series", "voronoi_rgb"]
 
 NUCLEUS_SEED = 1
 BACKGROUND_SEED = 2
@@ -144,3 +147,58 @@ def nuclei_time_series(
     seeds = np.zeros_like(labels)
     seeds[0] = _example_seeds(labels[0], rng)
     return Sample(image, labels, seeds, (1.0, 1.0, 1.0), "nuclei time series")
+
+
+def voronoi_rgb(
+    shape: Tuple[int, int] = (512, 512),
+    *,
+    n_regions: int = 6,
+    noise: float = 20.0,
+    colour_range: Tuple[float, float] = (30.0, 225.0),
+    grainy_region: Optional[int] = None,
+    grain: float = 60.0,
+    rng: Optional[int | np.random.Generator] = 0,
+) -> Sample:
+    """Regions of random flat colours (Voronoi cells), blurred edges, Gaussian noise; uint8 RGB.
+
+    Parameters
+    ----------
+    shape : (int, int)
+    n_regions : int
+        Regions, labelled 1 .. ``n_regions`` in the truth.
+    noise : float
+        Standard deviation of the noise, in grey levels.
+    colour_range : (float, float)
+        Each channel of each region's colour is drawn uniformly from it.
+    grainy_region : int, optional
+        This region gets region 1's colour and noise ``grain`` instead of
+        ``noise``: two regions of equal mean that differ only in texture.
+    grain : float
+    rng : int or Generator
+
+    Returns
+    -------
+    Sample
+        Seeds: a disc of radius 4 deep inside each region, valued with the
+        region's label.
+    """
+    rng = np.random.default_rng(rng)
+    centres = rng.uniform(0, 1, size=(n_regions, 2)) * np.array(shape)
+    yy, xx = np.indices(shape)
+    dist = (yy[..., None] - centres[:, 0]) ** 2 + (xx[..., None] - centres[:, 1]) ** 2
+    labels = np.argmin(dist, axis=-1).astype(np.int32) + 1
+    colours = rng.uniform(colour_range[0], colour_range[1], size=(n_regions + 1, 3))
+    sigma = np.full(shape, float(noise))
+    if grainy_region is not None:
+        colours[grainy_region] = colours[1]
+        sigma[labels == grainy_region] = float(grain)
+    image = ndi.gaussian_filter(colours[labels], (1.0, 1.0, 0))
+    image += rng.normal(0, 1, image.shape) * sigma[..., None]
+    seeds = np.zeros(shape, dtype=np.int32)
+    for region in range(1, n_regions + 1):
+        inside = ndi.distance_transform_edt(labels == region)
+        y, x = np.unravel_index(int(np.argmax(inside)), shape)
+        disc = (yy - y) ** 2 + (xx - x) ** 2 <= min(16.0, float(inside[y, x]) ** 2 / 4)
+        seeds[disc & (labels == region)] = region
+    return Sample(np.clip(image, 0, 255).astype(np.uint8), labels, seeds, (1.0, 1.0), "voronoi RGB")
+

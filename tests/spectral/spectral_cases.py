@@ -33,5 +33,3 @@ def ari(a, b):
     from sklearn.metrics import adjusted_rand_score
 
     return adjusted_rand_score(np.ravel(a), np.ravel(b))
-
-

@@ -135,6 +135,24 @@ def test_zarr_in_zarr_out(tmp_path):
     np.testing.assert_allclose(back, box_filter(image[None])[0], rtol=1e-6)
 
 
+def test_freed_memory_is_returned_after_each_block(monkeypatch):
+    import sys
+
+    import dask.array as da
+
+    import napari_segkit.tiling.inference as inference
+    from napari_segkit._allocator import trim_freed_memory
+
+    assert trim_freed_memory() is sys.platform.startswith("linux")  # glibc here; a no-op elsewhere
+    calls = []
+    monkeypatch.setattr(inference, "trim_freed_memory", lambda: calls.append(1) or True)
+    image = arange_image((40, 36))
+    out = tiled_inference_dask(da.from_array(image, chunks=(1, 16, 16)), plus_one, n_outputs=1,
+                               tile_shape=(16, 16), block_shape=(16, 16))
+    assert np.array_equal(out.compute(scheduler="synchronous"), image + 1)
+    assert len(calls) == 3 * 3  # one per block
+
+
 class OutOfMemoryError(RuntimeError):
     """Stands for torch.cuda.OutOfMemoryError (matched by name)."""
 

@@ -20,6 +20,7 @@ from .._errors import DeviceError, InputError
 
 __all__ = [
     "DeviceChoice",
+    "activation_budget",
     "available_devices",
     "cpu_fallback_note",
     "free_device_memory",
@@ -313,6 +314,31 @@ def _short(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}".strip()
     first = text.splitlines()[0] if text else type(exc).__name__
     return first if len(first) <= 160 else first[:157] + "..."
+
+
+GiB = 1 << 30
+
+
+def activation_budget(device: Any) -> int:
+    """Bytes of activations one forward pass may use on ``device``.
+
+    CPU (and MPS, whose memory is the system's): a quarter of the available
+    memory, at least 1 GiB and at most 8 GiB.  CUDA: half the device's free
+    memory (at least 256 MiB).  An estimate only; a device out-of-memory
+    error still halves the tile.
+    """
+    kind = getattr(device, "type", str(device))
+    if kind == "cuda":
+        try:
+            import torch
+
+            free, _ = torch.cuda.mem_get_info(device)
+            return max(GiB // 4, int(free) // 2)
+        except Exception:  # noqa: BLE001 - no usable answer: fall back to the CPU rule
+            pass
+    import psutil
+
+    return int(min(max(psutil.virtual_memory().available // 4, GiB), 8 * GiB))
 
 
 def free_device_memory(device: Any) -> None:
