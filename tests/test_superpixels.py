@@ -154,3 +154,19 @@ def test_bad_options(kwargs, match):
 def test_bad_images(image, match):  # A1, A2, A11
     with pytest.raises(InputError, match=match):
         slic(image, 4)
+
+
+def test_noisy_rgb_is_not_left_as_one_superpixel():
+    # unsmoothed SLIC merges the fragments of this noisy image into one superpixel;
+    # slic notices, warns and smooths
+    from napari_segkit.samples import voronoi_rgb
+
+    image = voronoi_rgb((256, 256), n_regions=5, noise=20.0, rng=1).image
+    with pytest.warns(UserWarning, match="segmented again with sigma=1"):
+        labels = slic(image, 200, channel_axis=-1)
+    counts = np.bincount(labels.ravel())[1:]
+    assert counts.size > 100 and counts.max() < 20 * labels.size / 200
+    quiet = slic(image, 200, channel_axis=-1, sigma=1.0)  # asked for: no warning, same result
+    assert np.array_equal(quiet, labels)
+    plain = slic(image, 200, channel_axis=-1, sigma=0)  # explicitly unsmoothed: as scikit-image
+    assert np.unique(plain).size < 10

@@ -59,13 +59,39 @@ def test_given_superpixels_equal_auto_slic():
     image, _ = regions_2d(shape=(96, 96), noise=0.05)
     # a float image with min 0 and max 1 is used as is, so skimage's slic sees the same data
     image = (image - image.min()) / (image.max() - image.min())
-    sp = slic(image, n_segments=100, compactness=0.1, channel_axis=None, start_label=1)
+    sp = slic(image, n_segments=100, compactness=0.1, sigma=1.0, channel_axis=None, start_label=1)
     auto = normalized_cut(image, n_segments=3, superpixels="slic", n_superpixels=100)
     given = normalized_cut(image, n_segments=3, superpixels=sp)
     assert np.array_equal(auto, given)
     # a segment never splits a superpixel
     for value in np.unique(sp):
         assert np.unique(given[sp == value]).size == 1
+
+
+def test_auto_slic_on_a_noisy_rgb_image_keeps_the_regions():
+    # without pre-smoothing, skimage's SLIC left this image as one superpixel (and one segment)
+    from napari_segkit.samples import voronoi_rgb
+
+    sample = voronoi_rgb((256, 256), n_regions=5, noise=20.0, rng=1)
+    labels = normalized_cut(sample.image, channel_axis=-1, superpixels="slic", n_superpixels=200, n_segments=5)
+    assert ari(sample.labels, labels) > 0.9
+
+
+def test_degenerate_slic_is_retried_then_reported(monkeypatch):
+    import skimage.segmentation
+
+    from napari_segkit.spectral.affinity import slic_superpixels
+
+    calls = []
+
+    def one_superpixel(data, **kwargs):
+        calls.append(kwargs["compactness"])
+        return np.ones(data.shape[:-1], dtype=np.int64)
+
+    monkeypatch.setattr(skimage.segmentation, "slic", one_superpixel)
+    with pytest.warns(UserWarning, match="SLIC gave a superpixel of 4,096 pixels .*compactness 9"):
+        slic_superpixels(np.zeros((64, 64, 1)), (1.0, 1.0), n_superpixels=100, compactness=1.0)
+    assert calls == [1.0, 3.0, 9.0]
 
 
 def test_superpixel_zero_is_left_out():
