@@ -251,6 +251,11 @@ def predict_probabilities(
         present (G7).
     ResourceLimitError
         If even the smallest tile does not fit the device and the CPU fails too.
+    DeviceError
+        If the GPU fails with an error that leaves it unusable (a device-side
+        assert, an illegal memory access: G6); later jobs run on the CPU.  A
+        device that lacks an operation (G5) is not an error: the work moves to
+        the CPU with a warning.
     """
     model = _as_model(model)
     array, lead, lazy = _prepare_image(image, model, channel_axis)

@@ -281,6 +281,10 @@ def train_model(
     InputError
         If images and labels do not match (count, shape), labels are float or
         empty, an image holds NaN/inf, or an option is invalid.
+    DeviceError
+        If the GPU fails with an error that leaves it unusable (G6).  A device
+        that lacks an operation (G5) makes the training start again on the
+        CPU, with a warning and a note in the training record.
     Cancelled
         If ``progress`` raised it.
     """
