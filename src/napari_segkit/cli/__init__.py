@@ -54,6 +54,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: expected failures and their exit codes, most specific first (the first match wins)
+_EXIT_CODES = {
+    InputError: EXIT_INPUT,
+    ResourceLimitError: EXIT_RESOURCE,
+    UnsafeFileError: EXIT_UNSAFE,
+    DeviceError: EXIT_DEVICE,
+    OSError: EXIT_IO,
+}
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     parser = build_parser()
@@ -68,21 +78,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (Cancelled, KeyboardInterrupt):
         error("cancelled; no output was written")
         return EXIT_CANCELLED
-    except InputError as exc:
+    except tuple(_EXIT_CODES) as exc:  # expected failures: the message says it all
         error(str(exc))
-        return EXIT_INPUT
-    except ResourceLimitError as exc:
-        error(str(exc))
-        return EXIT_RESOURCE
-    except UnsafeFileError as exc:
-        error(str(exc))
-        return EXIT_UNSAFE
-    except DeviceError as exc:
-        error(str(exc))
-        return EXIT_DEVICE
-    except OSError as exc:
-        error(str(exc))
-        return EXIT_IO
+        return next(code for kind, code in _EXIT_CODES.items() if isinstance(exc, kind))
     except Exception as exc:  # noqa: BLE001 (a bug: say so, and how to see more)
         error(f"internal error: {type(exc).__name__}: {exc}")
         if args.debug:
