@@ -93,7 +93,7 @@ def test_positive_number():
         check_positive_number(0, name="s")
     with pytest.raises(InputError, match="s must be a number"):
         check_positive_number("1", name="s")
-    with pytest.raises(InputError, match="non-negative and finite, got -1.0"):
+    with pytest.raises(InputError, match="non-negative and finite, got -1"):
         check_positive_number(-1, name="s", allow_zero=True)
 
 
@@ -103,3 +103,107 @@ def test_label_dtype_widens():
     assert label_dtype(2**31) == np.int64
     with pytest.raises(OverflowError):
         label_dtype(2**64)
+
+
+# --- the numeric option checker -------------------------------------------------------------
+
+from napari_segkit._validation import (  # noqa: E402
+    check_choice,
+    check_flag,
+    check_float,
+    check_int,
+    check_int_tuple,
+    check_memory_limit,
+    check_rng,
+    parse_byte_count,
+)
+
+
+@pytest.mark.parametrize("value", [0.5, np.float32(0.5), np.float16(0.5), np.int64(0), 1, np.array(0.25)])
+def test_check_float_accepts_numpy_scalars(value):
+    assert check_float(value, name="threshold", low=0, high=1) == float(np.asarray(value))
+    assert type(check_float(value, name="threshold", low=0, high=1)) is float
+
+
+@pytest.mark.parametrize("value, words", [
+    (True, "boolean True"), (np.bool_(False), "boolean False"), ("0.5", "'0.5' (a str)"),
+    (None, "None"), (np.nan, "finite number, got nan"), (np.inf, "finite"), (-np.inf, "finite"),
+    (10**400, "finite"), ([0.5], "list"), (-0.1, ">= 0 and <= 1, got -0.1"), (1.5, "<= 1"),
+])
+def test_check_float_refuses_naming_argument_and_value(value, words):
+    with pytest.raises(InputError, match="threshold") as info:
+        check_float(value, name="threshold", low=0, high=1)
+    assert words in str(info.value)
+
+
+def test_check_float_open_bounds_and_none():
+    assert check_float(None, name="x", none_ok=True) is None
+    with pytest.raises(InputError, match="x must be > 0, got 0"):
+        check_float(0, name="x", low=0, low_open=True)
+    with pytest.raises(InputError, match="x must be < 1"):
+        check_float(1.0, name="x", high=1, high_open=True)
+
+
+def test_check_int():
+    assert check_int(np.int16(3), name="batch_size", low=1) == 3
+    assert check_int(4.0, name="batch_size", low=1) == 4
+    assert check_int(np.float32(4), name="batch_size", low=1) == 4
+    for bad, words in [(None, "whole number, got None"), (2.5, "whole number, got 2.5"),
+                       (True, "boolean"), ("4", "'4'"), (0, ">= 1, got 0"),
+                       (np.nan, "whole number, got nan"), (10**30, "64-bit")]:
+        with pytest.raises(InputError, match="batch_size") as info:
+            check_int(bad, name="batch_size", low=1)
+        assert words in str(info.value)
+
+
+def test_check_int_tuple():
+    assert check_int_tuple(256, name="tile_shape", ndim=2) == (256, 256)
+    assert check_int_tuple(np.array([3, 4]), name="tile_shape", ndim=2) == (3, 4)
+    assert check_int_tuple(0, name="halo", ndim=3, low=0) == (0, 0, 0)
+    for bad, words in [("abc", "'abc'"), ((1, 2, 3), "2 value(s)"), ((0, 2), "tile_shape[0]"),
+                       (np.nan, "nan"), ((2, True), "tile_shape[1]"), (None, "None")]:
+        with pytest.raises(InputError, match="tile_shape") as info:
+            check_int_tuple(bad, name="tile_shape", ndim=2)
+        assert words in str(info.value)
+
+
+def test_check_flag_and_choice():
+    assert check_flag(np.bool_(True), name="rgb") is True
+    for bad in ["no", "False", 1, None]:
+        with pytest.raises(InputError, match="rgb must be True or False"):
+            check_flag(bad, name="rgb")
+    assert check_choice("a", name="mode", choices=("a", "b")) == "a"
+    with pytest.raises(InputError, match="mode must be one of 'a', 'b'; got 'c'"):
+        check_choice("c", name="mode", choices=("a", "b"))
+
+
+def test_check_rng_one_meaning():
+    a = check_rng(7).random(3)
+    np.testing.assert_array_equal(a, check_rng(np.int64(7)).random(3))
+    gen = np.random.default_rng(1)
+    assert check_rng(gen) is gen
+    assert not np.array_equal(check_rng(None).random(4), check_rng(None).random(4))
+    for bad in [-1, "abc", 1.5, True, np.random.RandomState(0)]:
+        with pytest.raises(InputError, match="rng must be None, a non-negative integer seed"):
+            check_rng(bad)
+
+
+def test_memory_limit_parsed_deliberately():
+    assert check_memory_limit(None) is None
+    assert check_memory_limit("4G") == 4 * 2**30
+    assert check_memory_limit("512MiB") == 512 * 2**20
+    assert check_memory_limit(np.int64(10**9)) == 10**9
+    assert check_memory_limit(4e9) == 4 * 10**9
+    assert parse_byte_count(" 1.5 gb ") == int(1.5 * 2**30)
+    for bad in [np.nan, np.inf, 0, -5, True, "4X", "", "-4G", [1]]:
+        with pytest.raises(InputError, match="memory_limit"):
+            check_memory_limit(bad)
+
+
+@pytest.mark.parametrize("spacing, words", [
+    ((1e300, 1e-300), "between"), ((1e4 * 2, 1), "anisotropic"), ((1e-13, 1e-13), "between"),
+])
+def test_spacing_extremes_refused(spacing, words):
+    with pytest.raises(InputError, match="spacing") as info:
+        check_spacing(spacing, 2)
+    assert words in str(info.value)
