@@ -7,6 +7,7 @@ time; heavy modules load when a function needs them.
 from __future__ import annotations
 
 from ._errors import Cancelled, DeviceError, InputError, ResourceLimitError, UnsafeFileError
+from .annotation import AnnotationSet, replay
 from .clustering import kmeans, mean_shift
 from .grabcut import GrabCutReport, grabcut, read_boxes
 from .graphcut import estimate_graph_cut_memory, graph_cut
@@ -18,6 +19,7 @@ from .superpixels import slic
 __version__ = "0.1.0"
 
 __all__ = [
+    "AnnotationSet",
     "Cancelled",
     "DeviceError",
     "InputError",
@@ -38,6 +40,7 @@ __all__ = [
     "predict_labels",
     "predict_probabilities",
     "read_boxes",
+    "replay",
     "slic",
     "spectral_clustering",
     "train_model",
