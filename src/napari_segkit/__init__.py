@@ -12,7 +12,7 @@ from .clustering import kmeans, mean_shift
 from .grabcut import GrabCutReport, grabcut, read_boxes
 from .graphcut import estimate_graph_cut_memory, graph_cut
 from .models import Model, load_model, predict_labels, predict_probabilities, train_model
-from .refine import crf_refine, graph_cut_refine
+from .refine import crf_refine, graph_cut_refine, refine_instances
 from .spectral import normalized_cut, spectral_clustering
 from .superpixels import slic
 
@@ -40,6 +40,7 @@ __all__ = [
     "predict_labels",
     "predict_probabilities",
     "read_boxes",
+    "refine_instances",
     "replay",
     "slic",
     "spectral_clustering",

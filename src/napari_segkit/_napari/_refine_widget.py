@@ -4,9 +4,10 @@ A :class:`~._method_widget.MethodWidget` over :func:`napari_segkit.crf_refine`
 (Dense CRF; also shows the refined probabilities) and
 :func:`napari_segkit.graph_cut_refine` (Graph cut, with optional scribbles and
 a Live mode that re-cuts after each stroke on images up to 1 Mpx).  The
-probability layer is ``(K, ...)`` with the classes first, or the image's shape
-for a single object-probability map; in that case the labels are 1 = object,
-0 = background.
+probability layer is ``(K, ...)`` with the classes first (napari shows the
+first axis as a slider; the headless functions take the class axis last), or
+the image's shape for a single object-probability map.  Labels: 0 =
+background (class 0), class ``k`` = ``k``; for a single map 1 = object.
 """
 
 from __future__ import annotations
@@ -113,28 +114,29 @@ class RefineWidget(MethodWidget):
                 show_info("Dense CRF does not use scribbles; choose Graph cut to use them")
             else:
                 seeds = labels_snapshot(layers["scribbles"], image, role="scribbles")
-        common = dict(spacing=image.spacing(None), channel_axis=image.channel_axis, class_axis=0)
+        common = dict(spacing=image.spacing(None), channel_axis=image.channel_axis)
         if cut:
             options = dict(common, seeds=seeds, smoothness=float(self._smoothness.value),
                            seed_reach=float(self._reach.value))
         else:
-            options = dict(common, n_iter=int(self._iterations.value), return_labels=True)
+            options = dict(common, max_iter=int(self._iterations.value))
 
         def compute(progress):
             array = load_level(image, 0)
             p = load_level(probs, 0)
-            if single:
-                p = p[None]
+            if not single:  # the layer's classes first -> class axis last
+                p = np.moveaxis(p, 0, -1)
             if cut:
-                labels = graph_cut_refine(p, array, progress=progress, **options)
+                labels = graph_cut_refine(array, p, progress=progress, **options)
                 refined = None
             else:
-                refined, labels = crf_refine(p, array, progress=progress, **options)
-            if single:  # 1 = object, 2 = background -> 0 = background
-                labels = np.where(labels == 1, 1, 0).astype(np.int32)
+                refined = crf_refine(array, p, progress=progress, **options)
+                labels = (refined > 0.5 if single else refined.argmax(axis=-1)).astype(np.int32)
+                if not single:  # back to the layer's layout
+                    refined = np.moveaxis(refined, -1, 0)
             outputs = [LayerOutput(labels, suffix="graph cut" if cut else "CRF")]
             if refined is not None:
-                outputs.append(LayerOutput(refined[0] if single else refined, kind="image",
+                outputs.append(LayerOutput(refined, kind="image",
                                            suffix="CRF probabilities",
                                            layer_kwargs={"colormap": "magma", "contrast_limits": (0, 1)}))
             return outputs

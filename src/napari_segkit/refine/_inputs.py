@@ -1,23 +1,30 @@
 """Checks and conversions shared by the refinement tools.
 
-A probability map has one axis of classes (``class_axis``) and the image's
-spatial shape on the other axes.  A single class (length 1 along the class
-axis) is read as the probability of class 1, the object; class 2 is its
-complement (background), as in :func:`napari_segkit.graph_cut`'s seeds.
+A probability map has the image's spatial shape and a LAST axis of classes,
+class 0 being the background, as :func:`napari_segkit.predict_probabilities`
+returns it.  A single map (no class axis, or one of length 1) is the
+probability of the object: class 1; the background, class 0, is its
+complement.  Internally the classes go first, (K, ...).
 """
 
 from __future__ import annotations
 
-import numbers
 import warnings
 from typing import Any, Optional, Tuple
 
 import numpy as np
 
 from .._errors import InputError
+from .._seeds import check_seeds
 from .._validation import as_image_array, check_channel_axis, check_finite, move_channels_last
 
-__all__ = ["normalise_intensities", "prepare_image", "prepare_probabilities", "restore_class_axis"]
+__all__ = [
+    "normalise_intensities",
+    "prepare_class_seeds",
+    "prepare_image",
+    "prepare_probabilities",
+    "restore_class_axis",
+]
 
 # sums over classes may differ from 1 by this much (float16 exports, rounding)
 SUM_TOLERANCE = 1e-2
@@ -89,32 +96,22 @@ def normalise_intensities(channels_last: np.ndarray) -> Tuple[np.ndarray, bool]:
     return out, varies
 
 
-def _check_class_axis(class_axis: Any, ndim: int) -> int:
-    if isinstance(class_axis, (bool, np.bool_)) or not isinstance(class_axis, numbers.Integral):
-        raise InputError(f"class_axis must be an integer, got {class_axis!r}")
-    if not -ndim <= class_axis < ndim:
-        raise InputError(
-            f"class_axis={class_axis} is out of range for probabilities with {ndim} dimensions "
-            f"(valid: {-ndim} to {ndim - 1})"
-        )
-    return int(class_axis) % ndim
-
-
 def prepare_probabilities(
     probabilities: Any,
     spatial_shape: Tuple[int, ...],
     *,
-    class_axis: int = 0,
     from_logits: bool = False,
-) -> Tuple[np.ndarray, int, bool]:
-    """Validate a probability map and return it as (K, ...) float32, K >= 2.
+) -> Tuple[np.ndarray, bool]:
+    """Validate a class-last probability map and return it as (K, ...) float32, K >= 2.
 
     Parameters
     ----------
     probabilities : array-like of float
-        Classes on ``class_axis``, the image's spatial shape on the others.
+        The image's spatial shape plus a last axis of K classes (class 0 =
+        background), as :func:`napari_segkit.predict_probabilities` returns;
+        or the spatial shape alone (or with a last axis of length 1): the
+        probability of the object, whose complement is the background.
     spatial_shape : tuple of int
-    class_axis : int
     from_logits : bool
         Values are logits: a softmax over the classes (a sigmoid for one
         class) turns them into probabilities.
@@ -122,17 +119,17 @@ def prepare_probabilities(
     Returns
     -------
     probs : (K, ...) ndarray of float32
-        Rows sum to 1.  A single class ``p`` becomes ``[p, 1 - p]``.
-    class_axis : int
-        Non-negative.
+        Classes first (the internal layout), summing to 1.  A single object
+        map ``p`` becomes ``[1 - p, p]``: class 0 background, class 1 object.
     single : bool
-        Whether the input had one class.
+        Whether the input had one class (no class axis, or one of length 1).
 
     Raises
     ------
     InputError
-        Non-float dtype, wrong shape, NaN/inf, values outside [0, 1] or not
-        summing to 1 over the classes (unless ``from_logits``).
+        Non-float dtype, wrong shape (a class-first map is named as such, with
+        the fix), NaN/inf, values outside [0, 1] or not summing to 1 over the
+        classes (unless ``from_logits``).
     """
     array = as_image_array(probabilities, name="probabilities")
     if array.dtype.kind != "f":
@@ -140,20 +137,23 @@ def prepare_probabilities(
             f"probabilities has dtype {array.dtype}: expected floats (probabilities in [0, 1], "
             "or logits with from_logits=True); divide an 8-bit export by 255 first"
         )
-    if array.ndim != len(spatial_shape) + 1:
+    spatial_shape = tuple(int(s) for s in spatial_shape)
+    if array.shape == spatial_shape:
+        array = array[..., np.newaxis]
+    if array.ndim != len(spatial_shape) + 1 or array.shape[:-1] != spatial_shape:
+        hint = ""
+        if array.ndim == len(spatial_shape) + 1 and array.shape[1:] == spatial_shape:
+            hint = (
+                f"; it looks class-first ({array.shape[0]} classes on axis 0): the class axis "
+                "is last everywhere in napari_segkit, pass np.moveaxis(probabilities, 0, -1)"
+            )
         raise InputError(
-            f"probabilities has shape {array.shape} but needs {len(spatial_shape) + 1} dimensions: "
-            f"one class axis and the image's spatial shape {tuple(spatial_shape)}"
-        )
-    axis = _check_class_axis(class_axis, array.ndim)
-    rest = array.shape[:axis] + array.shape[axis + 1 :]
-    if rest != tuple(spatial_shape):
-        raise InputError(
-            f"probabilities has shape {array.shape}; without its class axis ({axis}) that is "
-            f"{rest}, but the image's spatial shape is {tuple(spatial_shape)}"
+            f"probabilities has shape {array.shape} but needs the image's spatial shape "
+            f"{spatial_shape} plus a last axis of classes (or the spatial shape alone for one "
+            f"object-probability map){hint}"
         )
     check_finite(array, name="probabilities")
-    classes_first = np.moveaxis(array, axis, 0)
+    classes_first = np.moveaxis(array, -1, 0)
     n_classes = classes_first.shape[0]
     single = n_classes == 1
     if from_logits:
@@ -164,13 +164,11 @@ def prepare_probabilities(
             np.negative(np.abs(logits[0]), out=p[0])
             np.exp(p[0], out=p[0])
             p[0] = np.where(logits[0] >= 0, 1.0 / (1.0 + p[0]), p[0] / (1.0 + p[0]))
-            probs = np.concatenate([p, 1.0 - p])
-        else:
-            logits -= logits.max(axis=0, keepdims=True)
-            np.exp(logits, out=logits)
-            logits /= logits.sum(axis=0, keepdims=True)
-            probs = logits
-        return probs, axis, single
+            return np.concatenate([1.0 - p, p]), True
+        logits -= logits.max(axis=0, keepdims=True)
+        np.exp(logits, out=logits)
+        logits /= logits.sum(axis=0, keepdims=True)
+        return logits, False
     lo = float(classes_first.min())
     hi = float(classes_first.max())
     if lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
@@ -181,25 +179,54 @@ def prepare_probabilities(
         )
     probs = np.clip(classes_first, 0.0, 1.0).astype(np.float32)
     if single:
-        return np.concatenate([probs, 1.0 - probs]), axis, True
+        return np.concatenate([1.0 - probs, probs]), True
     sums = probs.sum(axis=0, dtype=np.float64)
     bad = np.abs(sums - 1.0) > SUM_TOLERANCE
     if bad.any():
         raise InputError(
-            f"probabilities do not sum to 1 over the {n_classes} classes (axis {axis}) at "
+            f"probabilities do not sum to 1 over the {n_classes} classes (last axis) at "
             f"{int(bad.sum())} of {bad.size} pixels (sums {sums.min():.4g} to {sums.max():.4g}); "
             "pass a softmax output with every class, a single-class map, or logits with "
             "from_logits=True"
         )
     probs /= sums.astype(np.float32)
-    return probs, axis, False
+    return probs, False
 
 
-def restore_class_axis(probs: np.ndarray, axis: int, single: bool) -> np.ndarray:
-    """(K, ...) refined probabilities -> the caller's layout (class axis, one class)."""
+def restore_class_axis(probs: np.ndarray, single: bool, *, keepdims: bool) -> np.ndarray:
+    """(K, ...) refined probabilities -> the caller's layout (class axis last, or one map).
+
+    ``keepdims``: a single map given with a last axis of length 1 keeps it.
+    """
     if single:
-        probs = probs[:1]
-    return np.ascontiguousarray(np.moveaxis(probs, 0, axis))
+        object_map = np.ascontiguousarray(probs[1])
+        return object_map[..., np.newaxis] if keepdims else object_map
+    return np.ascontiguousarray(np.moveaxis(probs, 0, -1))
+
+
+def prepare_class_seeds(seeds: Any, spatial: Tuple[int, ...], n_classes: int):
+    """Seeds naming classes -> (per-pixel class index or -1 = unknown, or None).
+
+    0 = unknown; value ``v`` in 1..K-1 marks class ``v``; value ``K`` marks
+    class 0, the background (for two classes: 1 = object, 2 = background,
+    as painted for :func:`napari_segkit.graph_cut`).
+    """
+    if seeds is None:
+        return None
+    array = as_image_array(seeds, name="seeds")
+    if array.dtype.kind in "biu" and array.shape == tuple(spatial) and not array.any():
+        return None
+    array, values = check_seeds(array, full_shape=spatial, spatial_shape=spatial, min_values=1)
+    if values[-1] > n_classes:
+        raise InputError(
+            f"seeds hold values {values.tolist()} but the probabilities have {n_classes} classes; "
+            f"seed values must be 1 to {n_classes} (0 = unknown, 1..{n_classes - 1} = that class, "
+            f"{n_classes} = background, class 0)"
+        )
+    classes = array.astype(np.int64) if array.dtype != np.int64 else array.copy()
+    classes[array == n_classes] = 0
+    classes[array == 0] = -1
+    return classes
 
 
 def warn_constant(method: str) -> None:

@@ -15,7 +15,7 @@ compatibility ``[x_i != x_j]`` penalises neighbours in feature space that take
 different classes.
 
 Mean-field inference updates ``Q_i(l) ∝ exp(-U_i(l) + sum_m w_m M_m,i(l))``
-``n_iter`` times, where the message ``M_m = D_m^-1/2 K_m D_m^-1/2 Q`` is the
+``max_iter`` times, where the message ``M_m = D_m^-1/2 K_m D_m^-1/2 Q`` is the
 kernel filtering with symmetric normalisation (``D_m = K_m 1``), as in the
 reference implementation's default: each message is a weighted mean of the
 classes around a pixel, so the weights mean the same at any image size,
@@ -28,12 +28,11 @@ exact separable Gaussian filter.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
 from .._errors import InputError, ResourceLimitError
-from .._labels import label_dtype
 from .._progress import Reporter
 from .._validation import check_positive_number, check_spacing
 from ._inputs import (
@@ -75,10 +74,10 @@ def estimate_crf_memory(shape: Sequence[int], *, n_classes: int = 2, n_channels:
     return int(lattice_bytes(n, d, k) + arrays)
 
 
-def _check_iterations(n_iter: Any) -> int:
-    if isinstance(n_iter, (bool, np.bool_)) or not isinstance(n_iter, (int, np.integer)) or n_iter < 0:
-        raise InputError(f"n_iter must be a non-negative integer, got {n_iter!r}")
-    return int(n_iter)
+def _check_iterations(max_iter: Any) -> int:
+    if isinstance(max_iter, (bool, np.bool_)) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
+        raise InputError(f"max_iter must be a non-negative integer, got {max_iter!r}")
+    return int(max_iter)
 
 
 def _softmax_neg(energy: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -111,23 +110,21 @@ def bilateral_features(
 
 
 def crf_refine(
-    probabilities: Any,
     image: Any,
+    probabilities: Any,
     *,
     spacing: Optional[Sequence[float]] = None,
     channel_axis: Optional[int] = None,
-    n_iter: int = 5,
+    max_iter: int = 5,
     theta_alpha: float = DEFAULT_THETA_ALPHA,
     theta_beta: float = DEFAULT_THETA_BETA,
     theta_gamma: float = DEFAULT_THETA_GAMMA,
     w_appearance: float = DEFAULT_W_APPEARANCE,
     w_smoothness: float = DEFAULT_W_SMOOTHNESS,
-    class_axis: int = 0,
     from_logits: bool = False,
-    return_labels: bool = False,
     memory_limit: Optional[int] = None,
     progress: Optional[Callable[[float, str], None]] = None,
-) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
+) -> np.ndarray:
     """Refine a probability map with a fully connected CRF (dense CRF).
 
     Krahenbuhl and Koltun's model: the unary term is ``-log p`` of the given
@@ -135,30 +132,31 @@ def crf_refine(
     *appearance* kernel (nearby pixels of similar intensity or colour, widths
     ``theta_alpha`` in space and ``theta_beta`` in intensity) and a Gaussian
     *smoothness* kernel (nearby pixels, width ``theta_gamma``), with Potts
-    compatibility.  Mean-field inference runs ``n_iter`` steps; the
+    compatibility.  Mean-field inference runs ``max_iter`` steps; the
     appearance filter uses the permutohedral lattice, so each step costs
     ``O(N)`` rather than ``O(N^2)``.  Boundaries of the refined map follow
     the image's edges.
 
     Parameters
     ----------
-    probabilities : (K, M, N[, P]) array-like of float
-        Class probabilities in [0, 1] summing to 1 over the class axis
-        (``class_axis``), for example a network's softmax output or an
-        ilastik or Cellpose export.  A single class (K = 1) is read as the
-        probability of the object; the background is its complement.  With
-        ``from_logits=True``: raw scores (softmax, or a sigmoid for K = 1).
     image : (M, N[, P][, C]) array-like
         The image the map was computed from, 2-D or 3-D, any real dtype and
         any number of channels.  Each channel is scaled so its 0.5th and
         99.5th percentiles map to 0 and 1.
+    probabilities : (M, N[, P], K) array-like of float
+        Class probabilities in [0, 1] summing to 1 over the LAST axis (class
+        0 = background), as :func:`napari_segkit.predict_probabilities`
+        returns them, or an ilastik or Cellpose export.  A map with the
+        image's spatial shape alone (or a last axis of length 1) is the
+        probability of the object; the background is its complement.  With
+        ``from_logits=True``: raw scores (softmax, or a sigmoid for one map).
     spacing : sequence of float, optional
         Physical pixel size per spatial axis, e.g. ``(4, 1, 1)``.  Only the
         ratios matter: the smallest spacing counts as 1 pixel, and the
         ``theta_alpha`` and ``theta_gamma`` widths are in those units.
     channel_axis : int, optional
         Axis of ``image`` holding channels; None means grayscale.
-    n_iter : int
+    max_iter : int
         Mean-field iterations (0 returns the input, normalised).  Default 5.
     theta_alpha : float
         Spatial width of the appearance kernel, in pixels.  Default 10.
@@ -172,12 +170,8 @@ def crf_refine(
         kernels are normalised, so a weight is the largest change in a
         class's score that agreement of all neighbours can give.  Defaults
         5 and 3; 0 switches a kernel off.
-    class_axis : int
-        Axis of ``probabilities`` holding the classes.  Default 0.
     from_logits : bool
         Treat ``probabilities`` as logits.  Default False.
-    return_labels : bool
-        Also return the labels ``argmax + 1`` over the classes.
     memory_limit : int, optional
         Bytes the job may use; default 80 % of the memory available now.
     progress : callable, optional
@@ -188,11 +182,11 @@ def crf_refine(
     Returns
     -------
     refined : ndarray of float32
-        Same shape and class axis as ``probabilities``; sums to 1 over the
-        classes (for K = 1: the refined object probability).
-    labels : ndarray of int32, only with ``return_labels``
-        The spatial shape; class ``k`` (0-based) becomes ``k + 1``.  For
-        K = 1: 1 = object, 2 = background.
+        Same shape as ``probabilities`` (class axis last), summing to 1 over
+        the classes; for a single object map, the refined object map.  The
+        labels are ``refined.argmax(axis=-1)`` (0 = background), or
+        ``refined > 0.5`` for a single map; :func:`graph_cut_refine` takes
+        ``refined`` as it is.
 
     Raises
     ------
@@ -209,22 +203,21 @@ def crf_refine(
     >>> import numpy as np
     >>> from napari_segkit import crf_refine
     >>> image = np.zeros((32, 32)); image[8:24, 8:24] = 1
-    >>> p = np.full((2, 32, 32), 0.4); p[1, 6:26, 6:26] = 0.6; p[0] = 1 - p[1]
-    >>> refined, labels = crf_refine(p, image, return_labels=True)
-    >>> int((labels == 2).sum())
+    >>> p = np.full((32, 32), 0.4); p[6:26, 6:26] = 0.6   # object probability
+    >>> refined = crf_refine(image, np.stack([1 - p, p], axis=-1))
+    >>> int((refined.argmax(axis=-1) == 1).sum())
     256
     """
     channels_last, spatial = prepare_image(image, channel_axis, method="crf_refine")
     spacing = check_spacing(spacing, len(spatial))
-    n_iter = _check_iterations(n_iter)
+    max_iter = _check_iterations(max_iter)
     theta_alpha = check_positive_number(theta_alpha, name="theta_alpha")
     theta_beta = check_positive_number(theta_beta, name="theta_beta")
     theta_gamma = check_positive_number(theta_gamma, name="theta_gamma")
     w_appearance = check_positive_number(w_appearance, name="w_appearance", allow_zero=True)
     w_smoothness = check_positive_number(w_smoothness, name="w_smoothness", allow_zero=True)
-    probs, axis, single = prepare_probabilities(
-        probabilities, spatial, class_axis=class_axis, from_logits=bool(from_logits)
-    )
+    probs, single = prepare_probabilities(probabilities, spatial, from_logits=bool(from_logits))
+    keepdims = single and np.ndim(probabilities) == len(spatial) + 1
     n_classes = probs.shape[0]
     n_channels = channels_last.shape[-1]
     needed = estimate_crf_memory(spatial, n_classes=n_classes, n_channels=n_channels)
@@ -247,7 +240,7 @@ def crf_refine(
     q = _softmax_neg(-unary, np.empty_like(unary))
 
     filters = []
-    if w_appearance > 0 and n_iter > 0:
+    if w_appearance > 0 and max_iter > 0:
         from .lattice import PermutohedralLattice
 
         intensities, varies = normalise_intensities(channels_last)
@@ -263,7 +256,7 @@ def crf_refine(
             return lattice.filter(np.ascontiguousarray(flat)).T.reshape(values.shape)
 
         filters.append((w_appearance, appearance))
-    if w_smoothness > 0 and n_iter > 0:
+    if w_smoothness > 0 and max_iter > 0:
         from scipy import ndimage as ndi
 
         sigma = [theta_gamma / s for s in scaled]
@@ -281,10 +274,10 @@ def crf_refine(
         degree = apply(np.ones((1,) + tuple(spatial), dtype=np.float32))
         norm = 1.0 / np.sqrt(np.maximum(degree, 1e-20))
         kernels.append((weight, apply, norm))
-    report(0.2 if n_iter else 1.0, "mean-field inference")
+    report(0.2 if max_iter else 1.0, "mean-field inference")
 
     energy = np.empty_like(unary)
-    for it in range(n_iter):
+    for it in range(max_iter):
         np.negative(unary, out=energy)
         for weight, apply, norm in kernels:
             message = apply(q * norm)
@@ -292,11 +285,6 @@ def crf_refine(
             message *= weight
             energy += message
         _softmax_neg(energy, q)
-        report(0.2 + 0.8 * (it + 1) / n_iter, f"mean-field iteration {it + 1}/{n_iter}")
+        report(0.2 + 0.8 * (it + 1) / max_iter, f"mean-field iteration {it + 1}/{max_iter}")
 
-    refined = restore_class_axis(q.astype(np.float32, copy=False), axis, single)
-    if not return_labels:
-        return refined
-    labels = np.argmax(q, axis=0).astype(label_dtype(n_classes))
-    labels += 1
-    return refined, labels
+    return restore_class_axis(q.astype(np.float32, copy=False), single, keepdims=keepdims)

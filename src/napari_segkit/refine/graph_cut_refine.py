@@ -1,6 +1,6 @@
 """Graph-cut refinement of a probability map, with scribbles as hard constraints.
 
-Energy of a labelling ``x`` (classes 1..K)::
+Energy of a labelling ``x`` (classes 0..K-1, class 0 = background)::
 
     E(x) = sum_p -log P_p(x_p) + smoothness * sum_(p,q) w_pq [x_p != x_q]
 
@@ -21,11 +21,10 @@ import numpy as np
 from .._errors import InputError
 from .._labels import label_dtype
 from .._progress import Reporter
-from .._seeds import check_seeds
-from .._validation import as_image_array, check_positive_number, check_spacing
+from .._validation import check_positive_number, check_spacing
 from ..graph.memory import GraphBudget, check_graph_budget, graph_bytes
 from ..graph.neighbourhood import neighbour_offsets, resolve_connectivity
-from ._inputs import prepare_image, prepare_probabilities, warn_constant
+from ._inputs import prepare_class_seeds, prepare_image, prepare_probabilities, warn_constant
 
 __all__ = ["graph_cut_refine", "estimate_graph_cut_refine_memory"]
 
@@ -81,7 +80,7 @@ def _seed_prior(unary, features, seed_array, values, spacing, reach):
         distance, _ = mcp.find_costs(starts)
         distance /= reach
         np.square(distance, out=distance)
-        unary[int(value) - 1] -= SEED_STRENGTH * np.exp(-distance)
+        unary[int(value)] -= SEED_STRENGTH * np.exp(-distance)
 
 
 def estimate_graph_cut_refine_memory(
@@ -105,27 +104,9 @@ def estimate_graph_cut_refine_memory(
     )
 
 
-def _prepare_seeds(seeds: Any, spatial: tuple, n_classes: int):
-    """Return (seeds or None, values); seed values must name classes 1..n_classes."""
-    if seeds is None:
-        return None, np.zeros(0, dtype=np.int64)
-    array = as_image_array(seeds, name="seeds")
-    if array.dtype.kind in "biu" and array.shape == tuple(spatial) and not array.any():
-        return None, np.zeros(0, dtype=np.int64)
-    array, values = check_seeds(array, full_shape=spatial, spatial_shape=spatial, min_values=1)
-    if values[-1] > n_classes:
-        raise InputError(
-            f"seeds hold values {values.tolist()} but the probabilities have {n_classes} classes; "
-            f"seed values must be 1 to {n_classes} (0 = unknown)"
-        )
-    if array.dtype.kind == "b":
-        array = array.view(np.uint8)
-    return array, values
-
-
 def graph_cut_refine(
-    probabilities: Any,
     image: Any,
+    probabilities: Any,
     *,
     seeds: Any = None,
     spacing: Optional[Sequence[float]] = None,
@@ -133,9 +114,8 @@ def graph_cut_refine(
     smoothness: float = DEFAULT_SMOOTHNESS,
     seed_reach: float = DEFAULT_SEED_REACH,
     connectivity: int = 1,
-    class_axis: int = 0,
     from_logits: bool = False,
-    max_cycles: int = 5,
+    max_iter: int = 5,
     memory_limit: Optional[int] = None,
     progress: Optional[Callable[[float, str], None]] = None,
 ) -> np.ndarray:
@@ -151,15 +131,19 @@ def graph_cut_refine(
 
     Parameters
     ----------
-    probabilities : (K, M, N[, P]) array-like of float
-        Class probabilities summing to 1 over ``class_axis`` (or logits with
-        ``from_logits=True``).  A single class (K = 1) is the probability of
-        the object: class 1 = object, class 2 = background (its complement).
     image : (M, N[, P][, C]) array-like
         The image, 2-D or 3-D, any real dtype, any number of channels.
+    probabilities : (M, N[, P], K) array-like of float
+        Class probabilities summing to 1 over the LAST axis (class 0 =
+        background), as :func:`napari_segkit.predict_probabilities` and
+        :func:`crf_refine` return them (or logits with ``from_logits=True``).
+        A map with the image's spatial shape alone (or a last axis of length
+        1) is the probability of the object: class 1, background class 0.
     seeds : array-like of int, optional
         Scribbles with the image's spatial shape: 0 = unknown, value ``v``
-        forces class ``v`` (1 to K; for K = 1, 1 = object, 2 = background).
+        in 1..K-1 forces class ``v``, value ``K`` forces the background
+        (class 0).  For two classes or one object map: 1 = object,
+        2 = background, as painted for :func:`napari_segkit.graph_cut`.
     spacing : sequence of float, optional
         Physical pixel size per spatial axis.  Only the ratios matter.
     channel_axis : int, optional
@@ -176,12 +160,10 @@ def graph_cut_refine(
         scribbles hard constraints on the stroked pixels only.  Default 15.
     connectivity : int
         1 to ndim (1 = face neighbours), or 4/8 in 2-D, 6/18/26 in 3-D.
-    class_axis : int
-        Axis of ``probabilities`` holding the classes.  Default 0.
     from_logits : bool
         Treat ``probabilities`` as logits.
-    max_cycles : int
-        Alpha-expansion passes (more than two classes).
+    max_iter : int
+        Most alpha-expansion passes over all classes (more than two classes).
     memory_limit : int, optional
         Bytes the job may use; default 80 % of the memory available now.
     progress : callable, optional
@@ -192,8 +174,9 @@ def graph_cut_refine(
     Returns
     -------
     labels : ndarray of int32
-        The image's spatial shape; class ``k`` (0-based along the class
-        axis) is ``k + 1``.
+        The image's spatial shape; each pixel holds its class index along the
+        class axis, 0 = background (for one object map: 1 = object).  The
+        numbering of ``predict_labels(..., output="semantic")``.
 
     Raises
     ------
@@ -210,9 +193,9 @@ def graph_cut_refine(
     >>> import numpy as np
     >>> from napari_segkit import graph_cut_refine
     >>> image = np.zeros((20, 20)); image[5:15, 5:15] = 1
-    >>> p = np.full((2, 20, 20), 0.4); p[1, 4:16, 4:16] = 0.7; p[0] = 1 - p[1]
-    >>> labels = graph_cut_refine(p, image)
-    >>> int((labels == 2).sum())
+    >>> p = np.full((20, 20), 0.4); p[4:16, 4:16] = 0.7   # object probability
+    >>> labels = graph_cut_refine(image, p)
+    >>> int((labels == 1).sum())
     100
     """
     channels_last, spatial = prepare_image(image, channel_axis, method="graph_cut_refine")
@@ -220,13 +203,13 @@ def graph_cut_refine(
     smoothness = check_positive_number(smoothness, name="smoothness", allow_zero=True)
     seed_reach = check_positive_number(seed_reach, name="seed_reach", allow_zero=True)
     conn = resolve_connectivity(connectivity, len(spatial))
-    if isinstance(max_cycles, (bool, np.bool_)) or not isinstance(max_cycles, (int, np.integer)) or max_cycles < 1:
-        raise InputError(f"max_cycles must be a positive integer, got {max_cycles!r}")
-    probs, _, _ = prepare_probabilities(
-        probabilities, spatial, class_axis=class_axis, from_logits=bool(from_logits)
-    )
+    if isinstance(max_iter, (bool, np.bool_)) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
+        raise InputError(f"max_iter must be a positive integer, got {max_iter!r}")
+    probs, _ = prepare_probabilities(probabilities, spatial, from_logits=bool(from_logits))
     n_classes = probs.shape[0]
-    seed_array, values = _prepare_seeds(seeds, spatial, n_classes)
+    # per-pixel class index forced by the scribbles, -1 = unknown
+    seed_array = prepare_class_seeds(seeds, spatial, n_classes)
+    values = np.unique(seed_array[seed_array >= 0]) if seed_array is not None else None
     budget = estimate_graph_cut_refine_memory(
         spatial, n_classes=n_classes, n_channels=channels_last.shape[-1], connectivity=conn
     )
@@ -260,31 +243,30 @@ def graph_cut_refine(
     if n_classes == 2:
         from ..graph.solvers import binary_cut_difference
 
+        # cost of class 1 minus cost of class 0; True where class 1 wins
         difference = unary[1] - unary[0]
         del unary
         if seed_array is not None:
-            np.copyto(difference, hard, where=seed_array == 1)
-            np.copyto(difference, -hard, where=seed_array == 2)
+            np.copyto(difference, -hard, where=seed_array == 1)
+            np.copyto(difference, hard, where=seed_array == 0)
         labels = binary_cut_difference(difference, edges, scale=smoothness).astype(out_dtype)
-        labels += 1
     else:
         from ..graph.solvers import alpha_expansion
 
         weighted = [(offset, w.astype(np.float64) * smoothness) for offset, w in edges]
         del edges
         if seed_array is not None:
-            seeded = seed_array != 0
+            seeded = seed_array >= 0
             for k in range(n_classes):
                 unary[k][seeded] = hard
-                unary[k][seed_array == k + 1] = 0.0
+                unary[k][seed_array == k] = 0.0
             del seeded
         index = alpha_expansion(
-            unary, weighted, max_cycles=int(max_cycles), progress=report.sub(0.1, 0.95)
+            unary, weighted, max_cycles=int(max_iter), progress=report.sub(0.1, 0.95)
         )
         labels = index.astype(out_dtype)
-        labels += 1
     if seed_array is not None:
         # the construction guarantees it; make any violation impossible to miss
-        np.copyto(labels, seed_array, where=seed_array != 0, casting="unsafe")
+        np.copyto(labels, seed_array, where=seed_array >= 0, casting="unsafe")
     report(1.0, "done")
     return labels

@@ -23,7 +23,7 @@ def dense_crf_brute_force(
     image: np.ndarray,
     *,
     spacing: Optional[Sequence[float]] = None,
-    n_iter: int = 5,
+    max_iter: int = 5,
     theta_alpha: float,
     theta_beta: float,
     theta_gamma: float,
@@ -39,7 +39,7 @@ def dense_crf_brute_force(
         Probabilities summing to 1 over axis 0 (K >= 2).
     image : (...) or (..., C) ndarray
         Grayscale with the spatial shape, or channels last.
-    spacing, n_iter, theta_*, w_*
+    spacing, max_iter, theta_*, w_*
         As in :func:`~napari_segkit.refine.crf.crf_refine`.
 
     Returns
@@ -79,7 +79,7 @@ def dense_crf_brute_force(
     unary = -np.log(np.clip(probabilities.reshape(len(probabilities), n), clip, 1.0))
     q = np.exp(-unary - (-unary).max(axis=0))
     q /= q.sum(axis=0)
-    for _ in range(n_iter):
+    for _ in range(max_iter):
         energy = -unary
         for k in normalised:
             energy = energy + q @ k  # k is symmetric
