@@ -11,6 +11,8 @@ from .annotation import AnnotationSet, replay
 from .clustering import kmeans, mean_shift
 from .grabcut import GrabCutReport, grabcut, read_boxes
 from .graphcut import estimate_graph_cut_memory, graph_cut
+from .io.export import export_labels
+from .measure import measure_objects, write_measurements
 from .models import Model, load_model, predict_labels, predict_probabilities, train_model
 from .refine import crf_refine, graph_cut_refine, refine_instances
 from .spectral import normalized_cut, spectral_clustering
@@ -30,11 +32,13 @@ __all__ = [
     "Model",
     "crf_refine",
     "estimate_graph_cut_memory",
+    "export_labels",
     "grabcut",
     "graph_cut",
     "graph_cut_refine",
     "kmeans",
     "load_model",
+    "measure_objects",
     "mean_shift",
     "normalized_cut",
     "predict_labels",
@@ -45,4 +49,5 @@ __all__ = [
     "slic",
     "spectral_clustering",
     "train_model",
+    "write_measurements",
 ]

@@ -16,7 +16,7 @@ from typing import Optional, Sequence
 
 from .. import __version__
 from .._errors import Cancelled, DeviceError, InputError, ResourceLimitError, UnsafeFileError
-from . import clustering, demo, grabcut, graph_cut, models, refine, spectral
+from . import clustering, demo, export, grabcut, graph_cut, models, refine, spectral
 from ._common import (
     EPILOG,
     EXIT_CANCELLED,
@@ -34,7 +34,7 @@ from ._common import (
 
 __all__ = ["VERBS", "build_parser", "main"]
 
-VERBS = [graph_cut, grabcut, clustering, spectral, refine, models, demo]
+VERBS = [graph_cut, grabcut, clustering, spectral, refine, models, export, demo]
 
 
 def build_parser() -> argparse.ArgumentParser:
