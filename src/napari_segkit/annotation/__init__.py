@@ -11,6 +11,7 @@ into images and sparse labels for :func:`napari_segkit.train_model`.
 from __future__ import annotations
 
 from .annotation_set import AnnotationSet, Effort, replay
+from .ranking import Ranked, rank_objects, rank_regions
 from .edits import split_by_line, split_by_seeds
 from .training import IGNORE_LABEL, TrainingInputs, sparse_labels, training_inputs
 
@@ -18,7 +19,10 @@ __all__ = [
     "IGNORE_LABEL",
     "AnnotationSet",
     "Effort",
+    "Ranked",
     "TrainingInputs",
+    "rank_objects",
+    "rank_regions",
     "replay",
     "sparse_labels",
     "split_by_line",
