@@ -5,14 +5,25 @@ The core never imports napari.  Long functions accept ``progress``, a callable
 wants to cancel the job raises :class:`~napari_segkit.Cancelled`; the core
 calls the callback between steps (frames, expansion moves), so a cancel takes
 effect at the next step.  A max-flow computation itself cannot be interrupted.
+
+A callback may be called very often (once per dask task, per box, per
+iteration): it must be cheap.  :class:`LatestProgress` is the receiving end
+that costs almost nothing: the computing thread only stores the newest
+``(fraction, message)`` under a lock, and a reader (a GUI timer, a log line
+every few seconds) takes it at its own pace, so any number of reports
+becomes at most one update per reader tick.  :func:`throttled` wraps a
+callback so it is called at most every ``interval`` seconds (plus the first
+and the last report).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Callable, Optional, Protocol
+import threading
+import time
+from typing import Callable, Optional, Protocol, Tuple
 
-__all__ = ["ProgressCallback", "Reporter", "log_progress"]
+__all__ = ["LatestProgress", "ProgressCallback", "Reporter", "log_progress", "throttled"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,3 +71,73 @@ class Reporter:
         return Reporter(
             self._callback, self._start + span * start, self._start + span * stop
         )
+
+
+class LatestProgress:
+    """A progress callback that keeps only the newest report, for a reader on another thread.
+
+    Calling it (from any thread) stores ``(fraction, message)``; an empty
+    message keeps the previous one.  :meth:`take` returns the newest report
+    once (None when nothing new arrived since the last take), so a reader
+    polling at 10 Hz shows at most 10 updates a second whatever the number
+    of reports.
+
+    Attributes
+    ----------
+    reports : int
+        How many reports arrived in all (for tests and benchmarks).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._fraction = 0.0
+        self._message = ""
+        self._fresh = False
+        self.reports = 0
+
+    def __call__(self, fraction: float, message: str = "") -> None:
+        with self._lock:
+            self._fraction = float(fraction)
+            if message:
+                self._message = str(message)
+            self._fresh = True
+            self.reports += 1
+
+    def take(self) -> Optional[Tuple[float, str]]:
+        """The newest ``(fraction, message)`` if it changed since the last take, else None."""
+        with self._lock:
+            if not self._fresh:
+                return None
+            self._fresh = False
+            return self._fraction, self._message
+
+    def reset(self) -> None:
+        """Forget everything (a new job starts)."""
+        with self._lock:
+            self._fraction, self._message, self._fresh = 0.0, "", False
+            self.reports = 0
+
+
+def throttled(
+    callback: Callable[[float, str], None], interval: float = 0.1
+) -> Callable[[float, str], None]:
+    """``callback`` called at most once per ``interval`` seconds (and always for fraction 1).
+
+    Reports in between are dropped, except that the latest message is kept
+    for the next call.  Safe to call from several threads.
+    """
+    lock = threading.Lock()
+    state = {"last": -float("inf"), "message": ""}
+
+    def report(fraction: float, message: str = "") -> None:
+        now = time.monotonic()
+        with lock:
+            if message:
+                state["message"] = message
+            if fraction < 1.0 and now - state["last"] < interval:
+                return
+            state["last"] = now
+            message = state["message"]
+        callback(fraction, message)
+
+    return report

@@ -35,7 +35,7 @@ def test_dock_via_manifest_and_cut_2d_sample(viewer, dock, qtbot, wait_idle, iou
     n_before = len(viewer.layers)
     worker = dock.run()
     assert worker is not None and dock.busy
-    assert not dock._run_button.enabled and dock._cancel_button.enabled
+    assert dock._run_button.text == "Queue next run" and dock._cancel_button.enabled
     wait_idle(dock)
     assert len(viewer.layers) == n_before + 1
     out = viewer.layers[-1]

@@ -84,14 +84,14 @@ def test_result_layer_name_grid_and_ui(viewer, widget, wait_idle, ramp):
     image = viewer.add_image(ramp, name="img", scale=(2, 0.5), translate=(1, -3))
     assert widget.image_layer is image and widget.layer("mask") is None
     assert widget.run() is not None and widget.busy
-    assert not widget._run_button.enabled and widget._cancel_button.enabled
+    assert widget._run_button.text == "Queue next run" and widget._cancel_button.enabled
     wait_idle(widget)
     out = viewer.layers[-1]
     assert isinstance(out, Labels) and out.name == "img threshold"
     assert tuple(out.scale) == (2, 0.5) and tuple(out.translate) == (1, -3)
     assert np.array_equal(out.data, (ramp > 0.5).astype(np.int32))
     assert widget.status.startswith("done") and "'img threshold'" in widget.status
-    assert widget._run_button.enabled and not widget._cancel_button.enabled
+    assert widget._run_button.enabled and widget._run_button.text == "Run" and not widget._cancel_button.enabled
     assert widget._progress.value == 1000
 
 

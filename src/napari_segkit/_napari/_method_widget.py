@@ -28,6 +28,7 @@ from ._jobs import EXPECTED_ERRORS, Job, JobResult
 from ._layers import CHANNEL_CHOICES, ImageInput, LayerInput, current_plane, image_input
 from ._layers import layer_choices, unwrap
 from ._outputs import OutputLayers
+from ._progress_pump import ProgressPump
 from ._worker import ProgressRelay, install_close_filter, start_job_worker
 
 if TYPE_CHECKING:
@@ -36,6 +37,18 @@ if TYPE_CHECKING:
 __all__ = ["LayerInput", "MethodWidget"]
 
 _LAYER_EVENTS = ("inserted", "removed", "reordered")
+
+
+def _wrap_text(label: Label) -> None:
+    """Let a status label wrap (and be selectable) instead of widening the dock."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QSizePolicy
+
+    native = label.native
+    native.setWordWrap(True)
+    native.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    native.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    native.setMinimumWidth(50)
 
 
 class MethodWidget(Container):
@@ -55,7 +68,8 @@ class MethodWidget(Container):
     channel_axis_choice: ClassVar[bool] = True
 
     def __init__(self, napari_viewer: "napari.viewer.Viewer") -> None:
-        super().__init__(labels=True)
+        # scrollable: many docks open at once scroll instead of pushing controls off screen
+        super().__init__(labels=True, scrollable=True)
         self._viewer = napari_viewer
         self._worker = None
         self._job: Optional[Job] = None
@@ -82,13 +96,16 @@ class MethodWidget(Container):
         self._cancel_button = PushButton(text="Cancel", enabled=False)
         self._progress = ProgressBar(value=0, min=0, max=1000, label="Progress")
         self._status = Label(value=self.idle_hint)
+        _wrap_text(self._status)
         placed = any(widget is self._channel_axis for widget in parameters)
         self.extend([self._image_combo, *self._layer_combos.values(),
                      *([] if placed else [self._channel_axis]), *parameters,
                      self._run_button, self._cancel_button, self._progress, self._status])
 
-        self._relay = ProgressRelay(self.native)
+        self._relay = ProgressRelay(self.native)  # for subclasses' own signals
         self._relay.progressed.connect(self._on_progress)
+        # the job's progress: stored by the worker, shown at most 10 times a second
+        self._pump = ProgressPump(self.native, self._on_progress)
         self._run_button.changed.connect(self._on_run_clicked)
         self._cancel_button.changed.connect(self.cancel)
         self._image_combo.changed.connect(self._on_image_changed)
@@ -99,6 +116,11 @@ class MethodWidget(Container):
         self.native.destroyed.connect(self._on_destroyed)
         self.reset_choices()
         self._on_image_changed()
+
+    @property
+    def native(self):
+        """The outermost Qt widget: the scroll area napari docks (magicgui's ``native`` is inside it)."""
+        return self.root_native_widget
 
     # ----------------------------------------------------------- subclass hooks
     def create_parameters(self) -> Sequence[Widget]:
@@ -235,8 +257,9 @@ class MethodWidget(Container):
         self._job_layers = tuple(weakref.ref(unwrap(layer)) for layer in inputs)
         self._set_running(True)
         self._set_status(f"{self.run_verb} {image.name!r}...")
+        sink = self._pump.start(f"{self.run_verb} {image.name!r}", on_cancel=self.cancel)
         self._worker = start_job_worker(
-            job, self._relay, on_returned=self._on_returned,
+            job, sink, on_returned=self._on_returned,
             on_errored=self._on_errored, on_finished=self._on_finished,
         )
         return self._worker
@@ -257,6 +280,7 @@ class MethodWidget(Container):
             self._set_status(message)
 
     def _on_returned(self, result: JobResult) -> None:
+        self._pump.stop(flush=False)
         if not self._alive():
             return
         if result.cancelled or (self._job is not None and self._job.cancelled):
@@ -285,11 +309,13 @@ class MethodWidget(Container):
         return written
 
     def _on_errored(self, exc: Exception) -> None:
+        self._pump.stop(flush=False)
         # the worker (see _worker) also shows it as a notification with its traceback
         if self._alive():
             self._set_status(f"failed: {exc}")
 
     def _on_finished(self) -> None:
+        self._pump.stop(flush=False)
         self._worker, self._job = None, None
         if not self._alive():
             return
@@ -303,7 +329,15 @@ class MethodWidget(Container):
         self._set_status(f"error: {message}")
 
     def _set_running(self, running: bool) -> None:
-        self._run_button.enabled = not running
+        # Run stays enabled: clicked during a run it queues one more run
+        if running:
+            self._run_text = self._run_button.text
+            self._run_button.text = "Queue next run"
+            self._run_button.tooltip = ("A run is going: click to run again (with the controls as "
+                                        "they are then) as soon as it ends")
+        elif getattr(self, "_run_text", None):
+            self._run_button.text = self._run_text
+            self._run_button.tooltip = None
         self._cancel_button.enabled = running
         if running:
             self._progress.value = 0
@@ -323,6 +357,7 @@ class MethodWidget(Container):
         self._pending = False
         if self._job is not None:
             self._job.cancel()
+        self._pump.stop(flush=False)
         if self._worker is not None:
             try:
                 self._worker.quit()

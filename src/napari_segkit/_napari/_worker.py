@@ -88,8 +88,11 @@ def start_job_worker(
 ):
     """Start ``job`` in napari's thread pool and return the worker.
 
-    ``relay.progressed`` is emitted from the worker thread; Qt queues it to
-    the thread that owns ``relay`` (the GUI thread).  ``on_returned`` gets
+    ``relay`` receives the job's progress in the worker thread: either a
+    plain callable such as :class:`~napari_segkit._progress.LatestProgress`
+    (which a GUI timer polls: see :mod:`._progress_pump`; no Qt call per
+    report), or a :func:`ProgressRelay`, whose ``progressed`` signal Qt
+    queues to the GUI thread once per report.  ``on_returned`` gets
     the :class:`~._jobs.JobResult`; ``on_errored`` an unexpected exception
     (also shown as a napari notification with its traceback, as are warnings
     the job issues); ``on_finished`` runs last in every case.
@@ -98,8 +101,11 @@ def start_job_worker(
 
     _, worker_class = _qt_parts()
 
-    def emit(fraction: float, message: str) -> None:
-        relay.progressed.emit(float(fraction), str(message))
+    if hasattr(relay, "progressed"):
+        def emit(fraction: float, message: str) -> None:
+            relay.progressed.emit(float(fraction), str(message))
+    else:
+        emit = relay
 
     return create_worker(
         run_job,
