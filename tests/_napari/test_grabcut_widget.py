@@ -32,7 +32,8 @@ def test_shapes_to_boxes_world_frame_types_and_depth():
     # a 2-D Shapes layer with its own grid: data (4, 2) at scale 1 = world (4, 12)..(14, 22)
     shapes = Shapes([np.array([[0, 0], [0, 10], [10, 10], [10, 0]]) + [4, 12]], shape_type="rectangle",
                     scale=(1.0, 1.0))
-    boxes = shapes_to_boxes(shapes, image_layer, image, (10.0, 0.0, 0.0), spatial_dims=3, depth=5)
+    with pytest.warns(UserWarning, match=r"1 shape\(s\) of 'Shapes' extend beyond .* clipped .*index 0\)"):
+        boxes = shapes_to_boxes(shapes, image_layer, image, (10.0, 0.0, 0.0), spatial_dims=3, depth=5)
     # world y 4..14 -> data (4-10)/0.5 = -12..8 (clipped at 0); x 12..22 -> 24..44; z plane 5, 5 deep
     assert boxes.tolist() == [[[3, 0, 24], [8, 9, 45]]]
     flat = shapes_to_boxes(shapes, image_layer, image, (10.0, 0.0, 0.0), spatial_dims=2)
@@ -67,7 +68,7 @@ def test_grabcut_widget_cache_and_add_to_layer(viewer, wait_idle, monkeypatch):
     out = viewer.layers[-1]
     assert out.name == "blobs grabcut" and tuple(out.scale) == (0.5, 0.5)
     # pixel boxes from the world frame: corners at pixel edges (4..32 -> centres 4..32 inclusive)
-    expected = grabcut(image, boxes + [[0, 0], [1, 1]], rng=0, smoothness=50.0)
+    expected = grabcut(image, boxes + [[0, 0], [1, 1]], rng=0)
     assert np.array_equal(out.data, expected)
     assert calls == [2]
 

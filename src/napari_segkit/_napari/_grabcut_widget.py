@@ -22,7 +22,6 @@ from scipy import ndimage as ndi
 
 from .._errors import InputError
 from ..grabcut import grabcut
-from ..grabcut.api import DEFAULT_SMOOTHNESS
 from ._layers import ImageInput, array_digest, labels_snapshot, layer_choices, output_layer_kwargs, unwrap
 from ._method_widget import LayerInput, MethodWidget
 from ._shapes import shapes_to_boxes
@@ -77,8 +76,13 @@ class GrabCutWidget(MethodWidget):
             tooltip="3-D cut: a rectangle drawn on one plane spans this many planes, centred on it.",
         )
         self._per_plane = CheckBox(text="2D per plane", tooltip="Cut each plane (time point) on its own.")
-        self._smoothness = FloatSpinBox(label="Smoothness", value=DEFAULT_SMOOTHNESS, min=0.0,
-                                        max=10_000.0, step=5.0)
+        self._auto_smoothness = CheckBox(
+            text="Auto smoothness", value=True,
+            tooltip="Boundary weight scaled to each object's size (0.35 per pixel of box scale)",
+        )
+        self._smoothness = FloatSpinBox(label="Smoothness", value=10.0, min=0.0, max=10_000.0, step=1.0,
+                                        enabled=False)
+        self._auto_smoothness.changed.connect(lambda value: setattr(self._smoothness, "enabled", not value))
         self._components = SpinBox(label="Components", value=5, min=1, max=20,
                                    tooltip="Gaussians per colour model")
         self._iterations = SpinBox(label="Iterations", value=10, min=1, max=100)
@@ -88,7 +92,8 @@ class GrabCutWidget(MethodWidget):
         self._target = ComboBox(label="Target", nullable=True, enabled=False,
                                 choices=lambda _w=None: layer_choices(self._viewer, "labels"))
         self._add.changed.connect(lambda value: setattr(self._target, "enabled", bool(value)))
-        return [self._channel_axis, self._per_plane, self._depth, self._smoothness, self._components,
+        return [self._channel_axis, self._per_plane, self._depth, self._auto_smoothness, self._smoothness,
+                self._components,
                 self._iterations, self._connectivity, self._add, self._target]
 
     def _spatial_dims(self, image: ImageInput) -> int:
@@ -127,7 +132,7 @@ class GrabCutWidget(MethodWidget):
             self._target_ref = weakref.ref(unwrap(target))
         options = dict(spacing=image.spacing(spatial_dims), channel_axis=image.channel_axis,
                        spatial_dims=spatial_dims, n_components=int(self._components.value),
-                       max_iter=int(self._iterations.value), smoothness=float(self._smoothness.value),
+                       max_iter=int(self._iterations.value), smoothness="auto" if self._auto_smoothness.value else float(self._smoothness.value),
                        connectivity=self._connectivity.value)
         if options["connectivity"] == "full":
             options["connectivity"] = spatial_dims

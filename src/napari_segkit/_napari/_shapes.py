@@ -86,7 +86,7 @@ def shapes_to_boxes(
         raise InputError(f"depth must be at least 1 plane; got {depth}")
     shape = np.asarray(image.shape)
     depth_axis = image.ndim - 3 if spatial_dims == 3 else None
-    boxes, bounded = [], []
+    boxes, bounded, outside = [], [], []
     for index, (vertices, kind) in enumerate(zip(layer.data, layer.shape_type)):
         if kind not in _BOX_TYPES + _BOUNDED_TYPES:
             raise InputError(
@@ -99,8 +99,10 @@ def shapes_to_boxes(
         coords = _to_image_data(world, unwrap(image_layer), image, world_point)
         lo, hi = coords.min(axis=0), coords.max(axis=0)
         box = np.zeros((2, image.ndim), dtype=np.int64)
+        drawn = np.ones(image.ndim, dtype=bool)  # axes the shape spans (not filled in from its plane)
         for axis in range(image.ndim):
             if hi[axis] - lo[axis] < _FLAT:
+                drawn[axis] = False
                 centre = int(round((lo[axis] + hi[axis]) / 2))
                 span = depth if axis == depth_axis else 1
                 start = centre - span // 2
@@ -118,7 +120,16 @@ def shapes_to_boxes(
                 f"shape {index} of {layer.name!r} covers fewer than 9 pixels of image "
                 f"{image.name!r}; draw a larger rectangle"
             )
+        if np.any((clipped != box)[:, drawn]):
+            outside.append(index)
         boxes.append(clipped)
+    if outside:
+        listed = ", ".join(str(i) for i in outside[:10]) + (" ..." if len(outside) > 10 else "")
+        warnings.warn(
+            f"{len(outside)} shape(s) of {layer.name!r} extend beyond image {image.name!r} "
+            f"(shape {tuple(image.shape)}) and were clipped to it (shape index {listed})",
+            UserWarning, stacklevel=2,
+        )
     if bounded:
         warnings.warn(
             f"shapes {bounded} of {layer.name!r} are not rectangles: their bounding boxes are used",

@@ -28,7 +28,7 @@ def register(verbs) -> None:
     parser.add_argument("--components", type=int, default=5, metavar="K",
                         help="Gaussians per colour model (default 5)")
     parser.add_argument("--smoothness", type=float, default=None, metavar="S",
-                        help="weight of the boundary term (default: the library's)")
+                        help="weight of the boundary term (default: scaled to each object's size)")
     parser.add_argument("--connectivity", type=int, default=None, metavar="N",
                         help="1 = face neighbours up to ndim, or 4/8 (2-D), 6/18/26 (3-D)")
     parser.add_argument("--seed", type=int, default=0, metavar="N",

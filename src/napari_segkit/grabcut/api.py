@@ -24,7 +24,7 @@ from .._validation import (
 from ..graph.memory import GraphBudget, check_graph_budget, graph_bytes
 from ..graph.neighbourhood import neighbour_offsets, resolve_connectivity
 from .boxes import check_boxes
-from .core import CutParams
+from .core import SMOOTHNESS_PER_PIXEL, CutParams
 from .frames import (
     GrabCutReport,
     ObjectReport,
@@ -36,12 +36,12 @@ from .frames import (
 )
 from .seeds import BACKGROUND, OBJECT, check_grabcut_seeds
 
-__all__ = ["grabcut", "GrabCutReport", "ObjectReport", "DEFAULT_SMOOTHNESS"]
+__all__ = ["grabcut", "GrabCutReport", "ObjectReport", "DEFAULT_SMOOTHNESS", "SMOOTHNESS_PER_PIXEL"]
 
 logger = logging.getLogger(__name__)
 
-#: weight of the boundary term (GrabCut's gamma = 50)
-DEFAULT_SMOOTHNESS = 50.0
+#: default weight of the boundary term: "auto", scaled to each object's size (see docs/grabcut.md)
+DEFAULT_SMOOTHNESS = "auto"
 
 
 
@@ -64,7 +64,7 @@ def grabcut(
     spatial_dims: Optional[int] = None,
     n_components: int = 5,
     max_iter: int = 10,
-    smoothness: float = DEFAULT_SMOOTHNESS,
+    smoothness: Any = DEFAULT_SMOOTHNESS,
     connectivity: int = 1,
     margin: Optional[float] = None,
     tol: float = 1e-3,
@@ -128,8 +128,16 @@ def grabcut(
         Gaussians per mixture (1 to 20).  Default 5.
     max_iter : int
         Most graph cuts per object.  Default 10.
-    smoothness : float
-        Weight of the boundary term (GrabCut's gamma).  Default 50.
+    smoothness : float or "auto"
+        Weight of the boundary term (GrabCut's gamma).  Default ``"auto"``:
+        ``SMOOTHNESS_PER_PIXEL`` (0.35) times the object's scale, the
+        geometric mean of its box's sides in pixels along the finest axis
+        (``sqrt(h * w)`` in 2-D), so the balance of the data term (which
+        grows with the object's area) and the boundary term (which grows
+        with its perimeter) is the same for a 15-pixel nucleus and a
+        200-pixel organoid.  Without boxes, the scale is that of the object
+        scribbles' bounding box.  A number fixes it for every object
+        (OpenCV uses 50, made for large objects in 8-bit photographs).
     connectivity : int
         1 to ndim (1 = face neighbours), or 4/8 in 2-D, 6/18/26 in 3-D.
     margin : float, optional
@@ -208,7 +216,12 @@ def grabcut(
     spacing = check_spacing(spacing, nsp)
     n_components = _check_int(n_components, "n_components", 1, 20)
     max_iter = _check_int(max_iter, "max_iter", 1)
-    smoothness = check_positive_number(smoothness, name="smoothness", allow_zero=True)
+    if isinstance(smoothness, str):
+        if smoothness != "auto":
+            raise InputError(f"smoothness must be a number >= 0 or 'auto', got {smoothness!r}")
+        smoothness = None
+    else:
+        smoothness = check_positive_number(smoothness, name="smoothness", allow_zero=True)
     tol = check_positive_number(tol, name="tol", allow_zero=True)
     if margin is not None:
         margin = check_positive_number(margin, name="margin")

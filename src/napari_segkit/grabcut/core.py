@@ -25,21 +25,44 @@ from .._progress import Reporter
 from ..graph.gmm import GaussianMixture
 from ..graph.neighbourhood import grid_slices
 
-__all__ = ["CutParams", "RegionResult", "grabcut_region", "keep_components", "MIN_BACKGROUND_SAMPLES"]
+__all__ = ["CutParams", "SMOOTHNESS_PER_PIXEL", "auto_smoothness", "with_smoothness", "RegionResult", "grabcut_region", "keep_components", "MIN_BACKGROUND_SAMPLES"]
 
 #: background samples needed to learn a background model
 MIN_BACKGROUND_SAMPLES = 9
 #: samples each mixture is re-estimated from per iteration (a random subset beyond this)
 MAX_MODEL_SAMPLES = 30_000
+#: a cut keeping fewer pixels of its box than both of these is as good as empty
+MIN_RESULT_PIXELS = 9
+MIN_RESULT_FRACTION = 0.02
 # how far inside the box the "central" initialisation starts, per side
 _CENTRAL_FRACTION = 0.25
+
+
+#: boundary weight per pixel of object scale when ``smoothness="auto"``
+SMOOTHNESS_PER_PIXEL = 0.35
+
+
+def auto_smoothness(extent: Sequence[int], spacing: Sequence[float]) -> float:
+    """Boundary weight scaled to an object whose box has ``extent`` pixels per axis.
+
+    The data term of a cut grows with the object's area (volume) and the
+    boundary term with its perimeter (surface), so their ratio changes with
+    the object's size unless the boundary weight grows like the object's
+    linear scale.  The scale is the geometric mean of the box's physical
+    sides, in pixels along the finest axis (at least 3).
+    """
+    unit = min(spacing)
+    sides = [max(float(n) * float(s) / unit, 1.0) for n, s in zip(extent, spacing)]
+    scale = max(float(np.exp(np.mean(np.log(sides)))), 3.0)
+    return SMOOTHNESS_PER_PIXEL * scale
 
 
 @dataclass(frozen=True)
 class CutParams:
     n_components: int
     max_iter: int
-    smoothness: float
+    #: None = "auto": set per object by :func:`auto_smoothness`
+    smoothness: Optional[float]
     tol: float
     spacing: Tuple[float, ...]
     offsets: Tuple[Tuple[int, ...], ...]
@@ -49,7 +72,8 @@ class CutParams:
 class RegionResult:
     """Outcome of GrabCut on one region.
 
-    ``status`` is ``"ok"``, ``"empty"`` (no object pixel) or ``"full"`` (every
+    ``status`` is ``"ok"``, ``"empty"`` (fewer than 9 object pixels, or
+    fewer than 2 % of the box when that is more) or ``"full"`` (every
     free pixel of the box is object); ``models`` are the final (object,
     background) mixtures.
     """
@@ -59,6 +83,14 @@ class RegionResult:
     iterations: int
     energies: List[float] = field(default_factory=list)
     models: Optional[Tuple[GaussianMixture, GaussianMixture]] = None
+
+
+def with_smoothness(params: "CutParams", smoothness: float, n_components: Optional[int] = None) -> "CutParams":
+    """``params`` with another boundary weight (and optionally number of components)."""
+    return CutParams(
+        n_components or params.n_components, params.max_iter, float(smoothness), params.tol, params.spacing,
+        params.offsets,
+    )
 
 
 def _cut(difference: np.ndarray, edges, smoothness: float) -> np.ndarray:
@@ -239,7 +271,8 @@ def grabcut_region(
 
     mask = best_seg.reshape(shape)
     free_mask = free.reshape(shape)
-    if not mask[unknown].any():
+    n_box = int(np.count_nonzero(unknown))
+    if np.count_nonzero(mask & unknown) < min(max(MIN_RESULT_PIXELS, MIN_RESULT_FRACTION * n_box), n_box):
         status = "empty"
     elif free_mask.any() and mask[free_mask].all():
         status = "full"

@@ -12,7 +12,15 @@ from scipy import ndimage as ndi
 
 from .._errors import InputError
 from .boxes import MIN_OBJECT_PIXELS, box_depth
-from .core import MIN_BACKGROUND_SAMPLES, CutParams, central_part, grabcut_region, keep_components
+from .core import (
+    MIN_BACKGROUND_SAMPLES,
+    CutParams,
+    auto_smoothness,
+    central_part,
+    grabcut_region,
+    keep_components,
+    with_smoothness,
+)
 from .crop import axis_margins, normalise_crop, object_crop
 from .seeds import BACKGROUND, OBJECT
 
@@ -21,6 +29,8 @@ __all__ = ["GrabCutReport", "ObjectReport"]
 logger = logging.getLogger(__name__)
 
 MAX_BAND_SAMPLES = 10_000
+#: contrast (in noise sigmas of the surroundings) an object needs for the fallback to keep it
+FALLBACK_CONTRAST = 1.5
 _RETRIES = (("central", 0.5, None), ("central", 0.25, 1))
 
 
@@ -38,7 +48,9 @@ class ObjectReport:
         Index of the frame along the leading (time) axes; ``()`` without.
     status : str
         ``"ok"``; ``"retried"`` (the first run was degenerate, a retry was
-        not); ``"empty"`` or ``"full"`` (degenerate even after the retries:
+        not); ``"fallback"`` (every GrabCut run was degenerate; the object is
+        the part of the box that differs from its surroundings by Otsu's
+        threshold); ``"empty"`` or ``"full"`` (degenerate even after the retries:
         left out of the labels); ``"overlapped"`` (every pixel went to other
         overlapping boxes).
     iterations : int
@@ -181,6 +193,9 @@ def boxes_frame(
                 f"background scribbles ({BACKGROUND})"
             )
         attempts = [("box", 1.0, None)] + list(_RETRIES)
+        base = params.smoothness
+        if base is None:
+            base = auto_smoothness(tuple(box[1] - box[0]), params.spacing)
         result = None
         for a, (init, factor, k_override) in enumerate(attempts):
             init_fg = unknown & ~hard_bg
@@ -189,12 +204,7 @@ def boxes_frame(
                 centre = central_part(region_shape, crop.box_in_region)
                 init_fg = (centre & ~hard_bg) | hard_fg
                 init_bg = init_bg | (unknown & ~centre & ~hard_fg)
-            p = params
-            if factor != 1.0 or k_override is not None:
-                p = CutParams(
-                    k_override or params.n_components, params.max_iter, params.smoothness * factor,
-                    params.tol, params.spacing, params.offsets,
-                )
+            p = with_smoothness(params, base * factor, k_override)
             models = previous.get(k) if (reuse_models and a == 0) else None
             result = grabcut_region(
                 region_features, unknown=unknown, hard_fg=hard_fg, hard_bg=hard_bg, init_fg=init_fg,
@@ -207,6 +217,11 @@ def boxes_frame(
         status = result.status if result.status != "ok" else ("ok" if a == 0 else "retried")
         if result.models is not None:
             previous[k] = result.models
+        if status in ("empty", "full"):
+            fallback = contrast_fallback(region_features, unknown, band, hard_fg, hard_bg)
+            if fallback is not None:
+                result.mask, status = fallback, "fallback"
+                logger.info("object %d: GrabCut stayed %s; kept the contrast threshold inside the box", k, result.status)
         summary.objects.append(ObjectReport(k, tuple(frame), status, result.iterations, result.energies))
         if status in ("empty", "full"):
             continue
@@ -217,8 +232,52 @@ def boxes_frame(
         obj_report(1.0, f"object {k + 1} done")
     counts = np.bincount(out.ravel(), minlength=len(boxes) + 1)
     for entry in summary.objects:
-        if entry.frame == tuple(frame) and entry.status in ("ok", "retried") and counts[entry.index + 1] == 0:
+        if entry.frame == tuple(frame) and entry.status in ("ok", "retried", "fallback") and counts[entry.index + 1] == 0:
             entry.status = "overlapped"
+
+
+def contrast_fallback(
+    features: np.ndarray, unknown: np.ndarray, band: np.ndarray, hard_fg: np.ndarray, hard_bg: np.ndarray
+) -> Optional[np.ndarray]:
+    """The part of the box that differs from its surroundings, when GrabCut found nothing sensible.
+
+    Projects the pixels on the direction from the surroundings' mean to the
+    box's mean (over all channels), splits the box by Otsu's threshold on
+    that projection and keeps the side unlike the surroundings, largest
+    connected piece (plus pieces holding object scribbles).  None when the
+    split is degenerate or the box does not clearly differ from its
+    surroundings: the kept piece's mean lies less than ``FALLBACK_CONTRAST``
+    (1.5) robust standard deviations (1.4826 MAD) of the surroundings
+    beyond their median.
+    """
+    from skimage.filters import threshold_otsu
+
+    outside = np.concatenate([features[~unknown], band.reshape(-1, features.shape[-1])])
+    inside = features[unknown]
+    if len(outside) < MIN_BACKGROUND_SAMPLES or len(inside) < MIN_OBJECT_PIXELS:
+        return None
+    direction = inside.mean(axis=0, dtype=np.float64) - outside.mean(axis=0, dtype=np.float64)
+    norm = float(np.linalg.norm(direction))
+    if norm == 0 or not np.isfinite(norm):
+        return None
+    values = features.reshape(-1, features.shape[-1]) @ (direction / norm)
+    values = values.reshape(unknown.shape)
+    inside_values = values[unknown]
+    if float(inside_values.max()) <= float(inside_values.min()):
+        return None
+    mask = (values > threshold_otsu(inside_values)) & unknown & ~hard_bg
+    mask |= hard_fg
+    if not mask.any() or mask[unknown].all():
+        return None
+    mask = keep_components(mask, hard_fg, 1)
+    # "clearly differs": the object's mean lies 1.5 noise sigmas (robust) beyond its surroundings'
+    # median (the brighter half of pure noise lies about 0.8 sigma above it)
+    surroundings = outside @ (direction / norm)
+    centre = float(np.median(surroundings))
+    sigma = 1.4826 * float(np.median(np.abs(surroundings - centre)))
+    if float(values[mask].mean()) - centre <= FALLBACK_CONTRAST * max(sigma, 1e-12):
+        return None
+    return mask
 
 
 def _intersect(box: np.ndarray, crop: Tuple[slice, ...]) -> Optional[Tuple[slice, ...]]:
@@ -271,11 +330,14 @@ def seeds_frame(image, frame, seeds, params, conn, out, summary, rng, report):
         mask = fg_seed
         result = None
     else:
+        if params.smoothness is None:
+            where = np.nonzero(fg_seed)
+            params = with_smoothness(params, auto_smoothness([w.max() - w.min() + 1 for w in where], params.spacing))
         result = grabcut_region(
             features, unknown=unknown, hard_fg=fg_seed, hard_bg=bg_seed, init_fg=fg_seed, init_bg=bg_seed,
             band=np.zeros((0, features.shape[-1]), np.float32), params=params, reg=reg, rng=rng, report=report,
         )
-        if result.status != "ok":
+        if result.status == "full" or not result.mask.any():  # small objects in a whole frame are fine
             summary.objects.append(ObjectReport(0, tuple(frame), result.status, result.iterations, result.energies))
             return
         mask = result.mask
@@ -296,6 +358,16 @@ def seeds_frame(image, frame, seeds, params, conn, out, summary, rng, report):
 
 
 def warn_degenerate(report: GrabCutReport) -> None:
+    fallen = [o for o in report.objects if o.status == "fallback"]
+    if fallen:
+        listed = ", ".join(f"{o.index}" + (f" (frame {o.frame})" if o.frame else "") for o in fallen[:10])
+        warnings.warn(
+            f"GrabCut gave an empty or whole-box cut for {len(fallen)} box(es) [{listed}] even after retrying "
+            "with a central start, a weaker boundary term and fewer components; for these the object is the "
+            "part of the box that differs from its surroundings (Otsu threshold). Check them, or add scribbles",
+            UserWarning,
+            stacklevel=3,
+        )
     bad = report.degenerate
     if not bad:
         return
