@@ -133,6 +133,15 @@ def _run_predict(args: argparse.Namespace) -> int:
         options["device"] = args.device
 
     def compute(job):
+        from .._errors import InputError
+
+        if job.spatial_dims != model.spatial_dims:
+            d = model.spatial_dims
+            raise InputError(
+                f"MODEL '{args.model}' is {d}-D but --spatial-dims {job.spatial_dims} was given; "
+                + ("a 2-D model segments a stack plane by plane: use --spatial-dims 2 (the default "
+                   "for a 2-D model)" if d == 2 else "use --spatial-dims 3 for a 3-D model")
+            )
         array = job.array
         with _dask_cluster(args) as distributed:
             if distributed:
@@ -149,6 +158,7 @@ def _run_predict(args: argparse.Namespace) -> int:
         parameters={"model": str(args.model), "scheduler": args.scheduler,
                     "workers": args.workers, **options},
         extra_inputs=[],
+        default_spatial_dims=model.spatial_dims,  # a 2-D model on a stack: plane by plane
     )
 
 

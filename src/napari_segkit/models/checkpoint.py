@@ -24,6 +24,7 @@ import os
 import pickle
 import re
 import shutil
+import stat
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
@@ -135,6 +136,11 @@ def save_checkpoint(
             json.dump(_json_safe(config), handle, indent=2, sort_keys=True, allow_nan=False)
             handle.flush()
             os.fsync(handle.fileno())
+        # the weights get the mode a plain new file gets (config.json's: umask respected), not
+        # the owner-only mode of the writer's temporary file, so lab mates can read the model
+        mode = stat.S_IMODE(os.stat(tmp / CONFIG_NAME).st_mode)
+        os.chmod(tmp / weights_name, mode)
+        os.chmod(tmp, mode | ((mode & 0o444) >> 2))  # a folder: search where read is allowed
         if path.exists():
             old = parent / f".{path.name}.old-{os.getpid()}"
             os.replace(path, old)

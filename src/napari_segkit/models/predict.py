@@ -80,7 +80,16 @@ def _prepare_image(image: Any, model, channel_axis: Optional[int]):
 def _spacing_factors(model, spacing, shape) -> Optional[Tuple[float, ...]]:
     if spacing is None:
         return None
-    spacing = check_spacing(spacing, model.spatial_dims)
+    d = model.spatial_dims
+    given = np.size(spacing) if np.ndim(spacing) == 1 else None
+    if given is not None and given != d:
+        hint = (
+            f"a 2-D model segments a stack plane by plane: pass the in-plane spacing (Y, X), "
+            f"e.g. spacing={tuple(spacing)[-2:]}"
+            if d == 2 and given == 3 else f"pass {d} values ({'Z, Y, X' if d == 3 else 'Y, X'})"
+        )
+        raise InputError(f"spacing has {given} values but the model is {d}-D; {hint}")
+    spacing = check_spacing(spacing, d)
     factors = tuple(s / v for s, v in zip(spacing, model.voxel_size))
     if all(abs(f - 1.0) <= SPACING_TOLERANCE for f in factors):
         return None

@@ -421,9 +421,12 @@ def tiled_inference_dask(
     block_shape = _per_axis(block_shape, len(spatial), "block_shape")
     chunks = aligned_block_chunks(spatial, block_shape, align=align, halo=halo)
     image = image.rechunk(((image.shape[0],),) + chunks)
+    # an axis held by one block needs no halo from neighbours (and may be thinner than the
+    # halo: a stack of a few planes); blocks of a split axis are at least ``halo`` thick
+    block_halo = tuple(h if len(c) > 1 else 0 for h, c in zip(halo, chunks))
     depth = {0: 0}
-    depth.update({axis + 1: h for axis, h in enumerate(halo)})
-    extended = da.overlap.overlap(image, depth=depth, boundary="none") if any(halo) else image
+    depth.update({axis + 1: h for axis, h in enumerate(block_halo)})
+    extended = da.overlap.overlap(image, depth=depth, boundary="none") if any(block_halo) else image
     n_blocks = math.prod(len(c) for c in chunks)
     counter = _BlockCounter(n_blocks, progress)
 
@@ -431,7 +434,7 @@ def tiled_inference_dask(
         location = block_info[0]["chunk-location"][1:]
         window = []
         for axis, index in enumerate(location):
-            left = 0 if index == 0 else halo[axis]
+            left = 0 if index == 0 else block_halo[axis]
             window.append((left, left + chunks[axis][index]))
         out = sliding_window_inference(
             block, predictor, n_outputs=n_outputs, tile_shape=tile_shape, halo=halo,
