@@ -395,6 +395,27 @@ def test_train_then_predict(tmp_path):
     assert sorted(p.name for p in model.iterdir()) == before
 
 
+def test_train_prints_device_and_epoch_lines_once_then_fine_tunes(tmp_path, capsys):
+    from napari_segkit.samples import nuclei_2d
+
+    train = nuclei_2d((48, 48), n_nuclei=4, rng=4)
+    np.save(tmp_path / "img.npy", train.image)
+    np.save(tmp_path / "lab.npy", train.labels.astype(np.float32))  # as Fiji saves them
+    model = tmp_path / "model"
+    pair = ["--image", str(tmp_path / "img.npy"), "--labels", str(tmp_path / "lab.npy")]
+    assert main(["train", *pair, "-o", str(model), "--option", "depth=1", "--option", "width=4",
+                 "--epochs", "2"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert sum("cpu" in line.lower() and "epoch" not in line for line in err) == 1, err
+    for epoch in (1, 2):
+        assert sum(f"epoch {epoch}/2:" in line for line in err) == 1, err
+    assert main(["train", *pair, "-o", str(tmp_path / "tuned"), "--init-model", str(model),
+                 "--epochs", "1", "-q"]) == 0
+    config = json.loads((tmp_path / "tuned" / "config.json").read_text())
+    assert config["training"]["resumed_from"]["source"] == str(model)
+    assert config["options"] == {"depth": 1, "width": 4}
+
+
 def test_train_needs_matching_pairs(tmp_path):
     np.save(tmp_path / "img.npy", np.zeros((16, 16)))
     assert main(["train", "--image", str(tmp_path / "img.npy"), "--image", str(tmp_path / "img.npy"),

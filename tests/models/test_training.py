@@ -58,6 +58,138 @@ def test_cancel_between_steps(one_thread):
     assert len(calls) < 5
 
 
+@pytest.mark.parametrize("stop", [Cancelled, KeyboardInterrupt])
+def test_cancel_after_an_epoch_returns_the_best_model_so_far(one_thread, stop):
+    image, labels, args = _tiny(epochs=50)
+    calls = []
+
+    def progress(fraction, message):
+        calls.append(message)
+        if message.startswith("epoch 2, step 1"):
+            raise stop()
+
+    model = train_model(image, labels, progress=progress, **args)
+    assert model.config["training"]["stopped_by"] == "cancelled"
+    assert [r["epoch"] for r in model.history] == [1]
+    assert model.config["training"]["best_epoch"] == 1
+    assert not any("training done" in m for m in calls)  # nothing reported after the cancel
+    assert predict_labels(image, model).shape == image.shape
+
+
+def test_fine_tune_from_a_model(one_thread, tmp_path):
+    image, labels, args = _tiny()
+    first = train_model(image, labels, **args)
+    first.save(tmp_path / "m")
+    second = train_model(image, labels, init_model=first, **{**args, "options": None})
+    training = second.config["training"]
+    assert training["resumed_from"]["epochs"] == 2
+    assert training["resumed_from"]["source"] == str(tmp_path / "m")
+    assert training["resumed_from"]["weights_sha256"] == first.config["weights_sha256"]
+    assert len(training["earlier_rounds"]) == 1
+    assert second.config["options"] == first.config["options"]
+    # the weights start from the first model's (a negligible learning rate keeps them), which is left as it was
+    import torch
+
+    before = {k: v.clone() for k, v in first.network.named_parameters()}
+    zero = train_model(image, labels, init_model=first, **{**args, "options": None, "epochs": 1,
+                                                          "learning_rate": 1e-12})
+    after = dict(zero.network.named_parameters())
+    for key, value in first.network.named_parameters():
+        assert torch.equal(value, before[key]), key
+        assert torch.allclose(after[key], value, atol=1e-6), key
+    third = train_model(image, labels, init_model=str(tmp_path / "m"), **{**args, "options": None})
+    assert len(third.config["training"]["earlier_rounds"]) == 1
+    fourth = train_model(image, labels, init_model=second, **{**args, "options": None})
+    assert len(fourth.config["training"]["earlier_rounds"]) == 2
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (dict(architecture="fcn"), "architecture 'fcn' differs from init_model's 'unet'"),
+        (dict(options={"width": 8}), r"options differ from init_model's: width=8 \(init_model: 4\)"),
+        (dict(image="rgb"), "init_model expects 1 channel"),
+        (dict(image="3d"), "init_model is 2-D but the training images are 3-D"),
+        (dict(init_model=42), "init_model must be a Model"),
+    ],
+)
+def test_fine_tune_refuses_a_model_that_does_not_fit(change, match):
+    image, labels, args = _tiny()
+    first = train_model(image, labels, **{**args, "epochs": 1, "steps_per_epoch": 1})
+    args.pop("options")
+    kind = change.pop("image", None)
+    if kind == "rgb":
+        image = np.stack([image] * 3, axis=-1)
+        args["channel_axis"] = -1
+    elif kind == "3d":
+        image, labels = np.stack([image[:16, :16]] * 4), np.stack([labels[:16, :16]] * 4)
+    args["init_model"] = first
+    args.update(change)
+    with pytest.raises(InputError, match=match):
+        train_model(image, labels, **args)
+
+
+def test_integer_valued_float_labels_are_accepted(one_thread):
+    image, labels, args = _tiny(epochs=1)
+    model = train_model(image, labels.astype(np.float32), **args)
+    assert model.config["training"]["n_images"] == 1
+
+
+def test_labels_that_would_train_a_useless_network_are_refused():
+    image, labels, args = _tiny()
+    # graph-cut style output: 1 = background seed value, 2 = cells
+    semantic = np.where(labels > 0, 2, 1)
+    with pytest.raises(InputError, match=r"label 1 covers \d+% .*Map the background value to 0"):
+        train_model(image, semantic, **args)
+    # the same with 0 left for unlabelled pixels
+    partly = semantic.copy()
+    partly[:3, :3] = 0
+    with pytest.raises(InputError, match="label 1 covers"):
+        train_model(image, partly, **args)
+    # no background at all among the annotated pixels
+    sparse = np.where(labels > 0, labels, -1)
+    with pytest.raises(InputError, match=r"no pixel of the annotated pixels is background \(0\)"):
+        train_model(image, sparse, ignore_label=-1, **args)
+    with pytest.raises(InputError, match="ignore_label=0 marks the background"):
+        train_model(image, labels, ignore_label=0, **args)
+    # one large cell that does not touch every edge is fine to check
+    big = np.zeros((48, 48), int)
+    big[4:44, 2:46] = 1
+    from napari_segkit.models.label_checks import check_trainable
+
+    check_trainable([big], None)
+
+
+def test_epoch_lines_name_the_budget_not_an_epoch_cap(one_thread, caplog):
+    import logging
+
+    image, labels, args = _tiny(epochs=None, time_budget=30.0)
+    args["steps_per_epoch"] = 1
+    messages = []
+    stop_after = 2
+
+    def progress(fraction, message):
+        messages.append(message)
+        if sum(m.startswith("epoch") and "loss" in m and "step" not in m for m in messages) >= stop_after:
+            raise Cancelled()
+
+    with caplog.at_level(logging.INFO, logger="napari_segkit"):
+        train_model(image, labels, progress=progress, **args)
+    epoch_lines = [m for m in messages if m.startswith("epoch") and "step" not in m]
+    assert epoch_lines and all("s of 30 s)" in m and "/" not in m.split(":")[0] for m in epoch_lines)
+    assert sum("cpu" in m.lower() for m in messages[:1]) == 1
+    # with a progress callback, nothing of it is logged a second time
+    logged = [r.getMessage() for r in caplog.records if r.name == "napari_segkit.models.training"]
+    assert not any("epoch 1" in m for m in logged)
+    # without one, each line is logged once
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="napari_segkit"):
+        train_model(image, labels, **{**args, "epochs": 2, "time_budget": None})
+    logged = [r.getMessage() for r in caplog.records if r.name == "napari_segkit.models.training"]
+    assert sum("epoch 1/2:" in m for m in logged) == 1 and sum("epoch 2/2:" in m for m in logged) == 1
+    assert sum("cpu" in m.lower() and "epoch" not in m for m in logged) == 1
+
+
 def test_time_budget_stops_training(one_thread):
     image, labels, args = _tiny(epochs=None, time_budget=0.01)
     model = train_model(image, labels, **args)
@@ -91,7 +223,8 @@ def test_multichannel_and_3d(one_thread):
     [
         (dict(labels=[np.zeros((48, 48), int)] * 2), "2 label arrays"),
         (dict(labels=np.zeros((40, 48), int)), r"labels\[0\] has shape \(40, 48\)"),
-        (dict(labels=np.zeros((48, 48), float)), "float dtype"),
+        (dict(labels=np.full((48, 48), 0.5)), "non-integer values"),
+        (dict(labels=np.full((48, 48), np.nan)), "NaN"),
         (dict(labels=np.zeros((48, 48), int)), "no objects"),
         (dict(image=np.full((48, 48), np.nan)), "NaN"),
         (dict(image=np.zeros((48, 48), complex)), "complex"),

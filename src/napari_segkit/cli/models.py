@@ -38,10 +38,12 @@ def register(verbs) -> None:
                        help="labels for the --image at the same position (repeat)")
     train.add_argument("-o", "--output", required=True, metavar="MODEL",
                        help="model directory to write")
-    train.add_argument("--architecture", default="unet", metavar="NAME",
-                       help="unet (default), fcn, segnet, deeplabv3 or pspnet")
+    train.add_argument("--architecture", default=None, metavar="NAME",
+                       help="unet (default, or --init-model's), fcn, segnet, deeplabv3 or pspnet")
     train.add_argument("--option", action="append", default=[], type=_option, metavar="KEY=VALUE",
                        help="architecture option, e.g. depth=2 or width=8 (repeat); values are JSON")
+    train.add_argument("--init-model", default=None, metavar="MODEL",
+                       help="fine-tune this model directory instead of starting from random weights")
     train.add_argument("--epochs", type=int, default=None, metavar="N")
     train.add_argument("--time-budget", type=positive_float, default=None, metavar="S",
                        help="stop after S seconds (default 600 s when --epochs is not given)")
@@ -114,7 +116,7 @@ def _run_train(args: argparse.Namespace) -> int:
             images, labels, architecture=args.architecture, options=dict(args.option) or None,
             channel_axis=args.channel_axis,
             spatial_dims=args.spatial_dims, ignore_label=args.ignore_label, epochs=args.epochs,
-            time_budget=args.time_budget, device=args.device, rng=args.seed,
+            time_budget=args.time_budget, device=args.device, rng=args.seed, init_model=args.init_model,
             progress=None if args.quiet else Progress(),
         )
         model.save(out, overwrite=args.overwrite)

@@ -286,14 +286,14 @@ def _auto(torch) -> DeviceChoice:
             failures.append(f"{candidate} failed a test convolution ({_short(exc)})")
             continue
         note = f"running on {_describe(torch, candidate)}"
-        logger.info(note)
+        logger.debug(note)  # the caller shows the note once (progress or log)
         return DeviceChoice(candidate, note)
     if failures:
         note = "running on CPU: " + "; ".join(failures)
         warnings.warn(note, RuntimeWarning, stacklevel=3)
     else:
         note = "running on CPU: no CUDA or MPS device found"
-    logger.info(note)
+    logger.debug(note)
     return DeviceChoice(torch.device("cpu"), note)
 
 

@@ -47,6 +47,8 @@ class Model:
         check_config(config, where="Model config")
         self.network = network.eval()
         self.config = config
+        #: The directory the model was loaded from or last saved to (None for a new model).
+        self.source: Optional[str] = None
 
     # -- description -------------------------------------------------------------------------
     @property
@@ -104,6 +106,7 @@ class Model:
         """
         state = {k: v.detach().cpu() for k, v in self.network.state_dict().items()}
         saved = save_checkpoint(path, state, self.config, overwrite=overwrite)
+        self.source = str(saved)
         loaded = _read_config_quiet(saved)
         if loaded is not None:
             self.config["weights"] = loaded["weights"]
@@ -111,7 +114,9 @@ class Model:
         return saved
 
     def copy(self) -> "Model":
-        return Model(copy.deepcopy(self.network), copy.deepcopy(self.config))
+        twin = Model(copy.deepcopy(self.network), copy.deepcopy(self.config))
+        twin.source = self.source
+        return twin
 
     # -- inference --------------------------------------------------------------------------------
     def predict_probabilities(self, image: Any, **kwargs: Any) -> Any:
@@ -168,4 +173,6 @@ def load_model(path: Any) -> Model:
     state, config, weights_path = load_checkpoint(path)
     network = build_network(config)
     load_state(network, state, where=str(weights_path))
-    return Model(network.float().eval(), config)
+    model = Model(network.float().eval(), config)
+    model.source = str(Path(weights_path).parent)
+    return model

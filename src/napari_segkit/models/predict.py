@@ -281,8 +281,10 @@ def predict_probabilities(
     from .devices import activation_budget, free_device_memory, select_device
 
     choice = select_device(device)
-    logger.info("predict_probabilities: %s", choice.note)
-    report(0.0, choice.note)
+    if progress is not None:  # one line, on one channel
+        report(0.0, choice.note)
+    else:
+        logger.info("predict_probabilities: %s", choice.note)
     n_classes = len(model.classes)
 
     if lazy:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import numbers
@@ -12,9 +13,11 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 import numpy as np
 from scipy import ndimage as ndi
 
-from .._errors import InputError
+from .._errors import Cancelled, InputError
 from .._progress import Reporter
 from .._validation import as_image_array, check_channel_axis, check_finite, check_spacing
+from .fine_tune import check_init_fits, check_init_model, earlier_rounds, round_summary
+from .label_checks import as_instance_labels, check_trainable
 from .normalise import DEFAULT_NORMALISATION, normalise
 from .registry import get_architecture
 from .targets import CLASSES, IGNORE, instance_targets
@@ -56,6 +59,7 @@ def _prepare(images, labels, channel_axis, spatial_dims, ignore_label):
     if len(images) != len(labels):
         raise InputError(f"got {len(images)} images but {len(labels)} label arrays; give one label array per image")
     data = []
+    int_labels = []
     n_channels = None
     for i, (image, label) in enumerate(zip(images, labels)):
         image = as_image_array(image, name=f"images[{i}]")
@@ -75,19 +79,19 @@ def _prepare(images, labels, channel_axis, spatial_dims, ignore_label):
         elif chw.shape[0] != n_channels:
             raise InputError(f"images[{i}] has {chw.shape[0]} channel(s), images[0] has {n_channels}")
         check_finite(chw, name=f"images[{i}]")
-        label = as_image_array(label, name=f"labels[{i}]")
-        if label.dtype.kind == "f":
-            raise InputError(f"labels[{i}] has float dtype {label.dtype}; labels must be integers (or bool)")
+        label = as_instance_labels(as_image_array(label, name=f"labels[{i}]"), name=f"labels[{i}]")
         if label.shape != chw.shape[1:]:
             raise InputError(
                 f"labels[{i}] has shape {label.shape}, images[{i}] has spatial shape {chw.shape[1:]}; they must match"
             )
-        target = instance_targets(label.astype(np.int64), ignore_label=ignore_label)
+        int_labels.append(label)
+        target = instance_targets(label, ignore_label=ignore_label)
         data.append((normalise(chw, DEFAULT_NORMALISATION, name=f"images[{i}]"), target))
     if not any((t >= 0).any() for _, t in data):
         raise InputError("labels mark every pixel as ignored; nothing to learn from")
     if not any((t > 0).any() for _, t in data):
         raise InputError("labels contain no objects (all background); label at least a few cells")
+    check_trainable(int_labels, ignore_label)
     return data, spatial_dims, n_channels
 
 
@@ -193,8 +197,9 @@ def train_model(
     images: Any,
     labels: Any,
     *,
-    architecture: str = "unet",
+    architecture: Optional[str] = None,
     options: Optional[Dict[str, Any]] = None,
+    init_model: Any = None,
     channel_axis: Optional[int] = None,
     spatial_dims: Optional[int] = None,
     spacing: Optional[Sequence[float]] = None,
@@ -228,10 +233,18 @@ def train_model(
         2-D or 3-D images (all with the same number of channels).
     labels : array or sequence of int arrays, (M, N[, P])
         Instance labels, one array per image, 0 = background.
-    architecture : str
-        A name registered in ``napari_segkit.models.registry.ARCHITECTURES``.
+    architecture : str, optional
+        A name registered in ``napari_segkit.models.registry.ARCHITECTURES``;
+        default ``"unet"``, or ``init_model``'s architecture.
     options : dict, optional
         Architecture options, e.g. ``{"depth": 3, "width": 16}`` for the U-Net.
+    init_model : Model or path, optional
+        Fine-tune this model instead of starting from random weights (e.g.
+        after correcting its predictions).  The images must have its number
+        of channels and dimensions; ``architecture`` and ``options``, when
+        given, must match its own.  The new model's
+        ``config["training"]["resumed_from"]`` describes it, and
+        ``config["training"]["earlier_rounds"]`` lists every earlier round.
     channel_axis : int, optional
         The images' channel axis.
     spatial_dims : {2, 3}, optional
@@ -262,9 +275,12 @@ def train_model(
     rng : int or numpy.random.Generator, optional
         Seed for weights, patches and augmentation.
     progress : callable, optional
-        ``progress(fraction, message)`` every few steps and after each epoch;
-        the epoch message carries the losses.  Raise
-        :class:`~napari_segkit.Cancelled` in it to stop.
+        ``progress(fraction, message)`` with the device, every step and after
+        each epoch (the epoch message carries the losses).  Raise
+        :class:`~napari_segkit.Cancelled` in it to stop: once an epoch has
+        finished, the best model so far is returned (see Returns).  Without
+        ``progress``, the device and epoch lines go to this module's logger
+        (level INFO) instead, so that each is shown once.
     on_epoch : callable, optional
         ``on_epoch(record)`` after each epoch with ``{"epoch", "loss",
         "val_loss", "seconds"}`` (for a live loss plot; ``val_loss`` is None
@@ -274,35 +290,48 @@ def train_model(
     -------
     Model
         The best epoch's weights, on the CPU, with its training history in
-        ``model.config["training"]``.
+        ``model.config["training"]``; ``config["training"]["stopped_by"]`` is
+        ``"epochs"``, ``"time budget"``, or ``"cancelled"`` when a cancel or
+        Ctrl-C (KeyboardInterrupt) came after at least one finished epoch.
 
     Raises
     ------
     InputError
-        If images and labels do not match (count, shape), labels are float or
-        empty, an image holds NaN/inf, or an option is invalid.
+        If images and labels do not match (count, shape), labels hold
+        non-integer values or no objects, an image holds NaN/inf, an option is
+        invalid, ``init_model`` does not fit the images or options, or the
+        labels would train a useless network: no background (0) among the
+        annotated pixels, or one id covering most of an image and touching
+        all its edges (a foreground/background mask such as graph-cut output
+        with values 1 and 2: map its background to 0).  Integer-valued float
+        labels are accepted.
     DeviceError
         If the GPU fails with an error that leaves it unusable (G6).  A device
         that lacks an operation (G5) makes the training start again on the
         CPU, with a warning and a note in the training record.
-    Cancelled
-        If ``progress`` raised it.
+    Cancelled, KeyboardInterrupt
+        If raised before the first epoch finished.
     """
     import torch
 
     from .devices import free_device_memory, run_on_device, select_device
     from .model import Model
 
-    architecture_spec = get_architecture(architecture)
-    arch_options = dict(architecture_spec.defaults)
-    if options:
-        unknown = set(options) - set(arch_options)
-        if unknown:
-            raise InputError(
-                f"options {sorted(unknown)} are not known for architecture {architecture!r} "
-                f"(known: {sorted(arch_options)})"
-            )
-        arch_options.update(options)
+    if init_model is not None:
+        init_model, architecture, arch_options = check_init_model(init_model, architecture, options)
+        architecture_spec = get_architecture(architecture)
+    else:
+        architecture = "unet" if architecture is None else architecture
+        architecture_spec = get_architecture(architecture)
+        arch_options = dict(architecture_spec.defaults)
+        if options:
+            unknown = set(options) - set(arch_options)
+            if unknown:
+                raise InputError(
+                    f"options {sorted(unknown)} are not known for architecture {architecture!r} "
+                    f"(known: {sorted(arch_options)})"
+                )
+            arch_options.update(options)
     if epochs is not None:
         epochs = _check_int(epochs, "epochs")
     if time_budget is not None:
@@ -323,6 +352,10 @@ def train_model(
         raise InputError(f"spatial_dims must be 2 or 3, got {spatial_dims!r}")
 
     data, spatial_dims, n_channels = _prepare(images, labels, channel_axis, spatial_dims, ignore_label)
+    if init_model is not None:
+        check_init_fits(init_model, spatial_dims, n_channels)
+        if spacing is None:
+            spacing = init_model.voxel_size
     voxel_size = list(check_spacing(spacing, spatial_dims))
     generator = np.random.default_rng(rng)
     align = int(architecture_spec.align(**arch_options))
@@ -335,16 +368,27 @@ def train_model(
 
     choice = select_device(device)
     report = Reporter(progress)
-    report(0.0, choice.note)
-    logger.info("train_model: %s", choice.note)
+
+    def announce(fraction: float, message: str) -> None:
+        # one channel per line: the caller's progress when given, else the log
+        if progress is not None:
+            report(fraction, message)
+        else:
+            logger.info("train_model: %s", message)
+
+    announce(0.0, choice.note)
     network_seed = int(generator.integers(0, 2**31 - 1))
     val_data = [_validation_crop(i, t, spatial_dims) for i, t in val]
     start = time.perf_counter()
+    clock = _Clock(start, epochs, time_budget)
 
     def fit(dev):
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(network_seed)
-            network = architecture_spec.build(n_channels, len(CLASSES), spatial_dims, **arch_options)
+        if init_model is not None:
+            network = copy.deepcopy(init_model.network).float()
+        else:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(network_seed)
+                network = architecture_spec.build(n_channels, len(CLASSES), spatial_dims, **arch_options)
         network = network.to(dev)
         optimiser = torch.optim.Adam(network.parameters(), lr=float(learning_rate))
         loss_fn = torch.nn.CrossEntropyLoss(
@@ -369,17 +413,16 @@ def train_model(
                     loss.backward()
                     optimiser.step()
                     losses.append(float(loss.detach()))
-                    elapsed = time.perf_counter() - start
-                    fraction = _fraction(
-                        epoch - 1 + (step + 1) / steps_per_epoch, max_epochs, elapsed, time_budget, epochs
+                    report(
+                        clock.fraction(epoch - 1 + (step + 1) / steps_per_epoch, max_epochs),
+                        f"epoch {epoch}, step {step + 1}/{steps_per_epoch}: loss {losses[-1]:.4f}",
                     )
-                    report(fraction, f"epoch {epoch}, step {step + 1}/{steps_per_epoch}: loss {losses[-1]:.4f}")
-                    if time_budget is not None and elapsed > time_budget:
+                    if clock.out_of_time():
                         out_of_time = True
                         break
                 train_loss = float(np.mean(losses)) if losses else math.nan
                 val_loss = _validation_loss(network, val_data, loss_fn, dev) if val_data else math.nan
-                elapsed = time.perf_counter() - start
+                elapsed = clock.elapsed()
                 record = {
                     "epoch": epoch,
                     "loss": None if math.isnan(train_loss) else train_loss,
@@ -391,16 +434,20 @@ def train_model(
                 if score < best_score or best_state is None:
                     best_score, best_epoch = score, epoch
                     best_state = {k: v.detach().to("cpu", copy=True) for k, v in network.state_dict().items()}
-                message = f"epoch {epoch}/{max_epochs}: loss {train_loss:.4f}"
+                message = f"{clock.epoch_label(epoch)}: loss {train_loss:.4f}"
                 if val_data:
                     message += f", validation loss {val_loss:.4f}"
-                report(_fraction(epoch, max_epochs, elapsed, time_budget, epochs), message)
-                logger.info(message)
+                announce(clock.fraction(epoch, max_epochs), message)
                 if on_epoch is not None:
                     on_epoch(dict(record))
-                if out_of_time or (time_budget is not None and elapsed > time_budget):
+                if out_of_time or clock.out_of_time():
                     stopped = "time budget"
                     break
+        except (Cancelled, KeyboardInterrupt):
+            if best_state is None:
+                raise
+            stopped = "cancelled"
+            logger.info("train_model: stopped by the user; keeping the best of %d epoch(s)", len(history))
         finally:
             network.to("cpu")
             free_device_memory(dev)
@@ -413,6 +460,24 @@ def train_model(
     )
     network.load_state_dict(best_state)
     network.eval()
+    training: Dict[str, Any] = {
+        "history": history,
+        "best_epoch": best_epoch,
+        "stopped_by": stopped,
+        "seconds": round(time.perf_counter() - start, 3),
+        "device": str(dev),
+        "device_note": device_note,
+        "patch_shape": list(patch),
+        "batch_size": batch_size,
+        "steps_per_epoch": steps_per_epoch,
+        "learning_rate": float(learning_rate),
+        "n_images": len(data),
+        "ignore_label": ignore_label,
+        "torch_version": torch.__version__,
+    }
+    if init_model is not None:
+        training["resumed_from"] = round_summary(init_model)
+        training["earlier_rounds"] = earlier_rounds(init_model)
     config = {
         "architecture": str(architecture).lower(),
         "options": arch_options,
@@ -421,23 +486,11 @@ def train_model(
         "classes": list(CLASSES),
         "normalisation": dict(DEFAULT_NORMALISATION),
         "voxel_size": voxel_size,
-        "training": {
-            "history": history,
-            "best_epoch": best_epoch,
-            "stopped_by": stopped,
-            "seconds": round(time.perf_counter() - start, 3),
-            "device": str(dev),
-            "device_note": device_note,
-            "patch_shape": list(patch),
-            "batch_size": batch_size,
-            "steps_per_epoch": steps_per_epoch,
-            "learning_rate": float(learning_rate),
-            "n_images": len(data),
-            "ignore_label": ignore_label,
-            "torch_version": torch.__version__,
-        },
+        "training": training,
     }
-    report(1.0, f"training done: best epoch {best_epoch} of {len(history)}")
+    if stopped == "cancelled":  # the caller's progress would raise again
+        return Model(network, config)
+    announce(1.0, f"training done: best epoch {best_epoch} of {len(history)} ({stopped})")
     return Model(network, config)
 
 
@@ -454,15 +507,36 @@ def _training_loss(network, output, target, loss_fn):
     return loss_fn(output, target)
 
 
-def _fraction(epoch_progress, max_epochs, elapsed, time_budget, epochs) -> float:
-    parts = []
-    if epochs is not None:
-        parts.append(epoch_progress / max_epochs)
-    if time_budget is not None:
-        parts.append(elapsed / time_budget)
-    if not parts:
-        parts.append(epoch_progress / max_epochs)
-    return min(1.0, max(parts))
+class _Clock:
+    """Elapsed time against the budget, and how an epoch is named in messages."""
+
+    def __init__(self, start: float, epochs: Optional[int], time_budget: Optional[float]) -> None:
+        self.start = start
+        self.epochs = epochs
+        self.time_budget = time_budget
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def out_of_time(self) -> bool:
+        return self.time_budget is not None and self.elapsed() > self.time_budget
+
+    def fraction(self, epoch_progress: float, max_epochs: int) -> float:
+        parts = []
+        if self.epochs is not None:
+            parts.append(epoch_progress / self.epochs)
+        if self.time_budget is not None:
+            parts.append(self.elapsed() / self.time_budget)
+        if not parts:
+            parts.append(epoch_progress / max_epochs)
+        return min(1.0, max(parts))
+
+    def epoch_label(self, epoch: int) -> str:
+        """``epoch 3/10`` when an epoch count rules, ``epoch 3 (42 s of 480 s)`` with a budget."""
+        label = f"epoch {epoch}" if self.epochs is None else f"epoch {epoch}/{self.epochs}"
+        if self.time_budget is not None:
+            label += f" ({self.elapsed():.0f} s of {self.time_budget:.0f} s)"
+        return label
 
 
 def _validation_loss(network, val_data, loss_fn, dev) -> float:
