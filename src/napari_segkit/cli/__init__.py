@@ -10,13 +10,14 @@ disk), 4 I/O error, 5 unsafe file refused, 130 cancelled (Ctrl-C, SIGTERM),
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import traceback
 from typing import Optional, Sequence
 
 from .. import __version__
 from .._errors import Cancelled, DeviceError, InputError, ResourceLimitError, UnsafeFileError
-from . import clustering, demo, export, grabcut, graph_cut, models, refine, spectral
+from .._registry import cli_modules
 from ._common import (
     EPILOG,
     EXIT_CANCELLED,
@@ -34,7 +35,8 @@ from ._common import (
 
 __all__ = ["VERBS", "build_parser", "main"]
 
-VERBS = [graph_cut, grabcut, clustering, spectral, refine, models, export, demo]
+#: the verb modules, from the registry of methods (napari_segkit._registry)
+VERBS = [importlib.import_module(f".{name}", __name__) for name in cli_modules()]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,6 +15,7 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from .._errors import InputError
+from .._image import normalise_channels as normalise_intensities
 from .._seeds import check_seeds
 from .._validation import as_image_array, check_channel_axis, check_finite, move_channels_last
 
@@ -30,9 +31,6 @@ __all__ = [
 SUM_TOLERANCE = 1e-2
 # values may leave [0, 1] by this much
 RANGE_TOLERANCE = 1e-3
-# percentiles that map to 0 and 1 in the robust intensity normalisation
-LOW_PERCENTILE = 0.5
-HIGH_PERCENTILE = 99.5
 
 
 def prepare_image(
@@ -58,42 +56,6 @@ def prepare_image(
         )
     check_finite(array, name="image")
     return channels_last, spatial
-
-
-def normalise_intensities(channels_last: np.ndarray) -> Tuple[np.ndarray, bool]:
-    """Scale each channel so its 0.5th and 99.5th percentiles become 0 and 1.
-
-    Robust to outliers (hot pixels, saturated spots) and independent of dtype
-    and intensity range: a uint8 image, the same image as uint16, or as float
-    with an offset of 1e6, give the same features.  A channel whose percentile
-    range is zero falls back to its minimum and maximum; a constant channel
-    becomes 0.  Values beyond the percentiles are not clipped.
-
-    Returns
-    -------
-    features : (..., C) ndarray of float32
-    varies : bool
-        Whether any channel is not constant.
-    """
-    n_channels = channels_last.shape[-1]
-    flat = channels_last.reshape(-1, n_channels)
-    out = np.empty(channels_last.shape, dtype=np.float32)
-    out_flat = out.reshape(-1, n_channels)
-    varies = False
-    for c in range(n_channels):
-        values = flat[:, c]
-        if values.dtype.kind == "b":
-            values = values.view(np.uint8)
-        values = values.astype(np.float64, copy=False)
-        lo, hi = np.percentile(values, [LOW_PERCENTILE, HIGH_PERCENTILE])
-        if not hi > lo:
-            lo, hi = float(values.min()), float(values.max())
-        if hi > lo:
-            varies = True
-            out_flat[:, c] = (values - lo) / (hi - lo)
-        else:
-            out_flat[:, c] = 0.0
-    return out, varies
 
 
 def prepare_probabilities(
