@@ -7,6 +7,14 @@ the same probabilities).  Outputs: instance labels (or the most probable
 class, for a model that does not separate touching objects) and the class
 probabilities (classes first), on the image's grid.  The device used is
 shown in the status line.  torch is imported only in the worker.
+
+With "Uncertainty" ticked the prediction runs Monte Carlo dropout
+(:func:`napari_segkit.models.uncertainty.mc_dropout`): the labels are the
+*proposals* (from the mean probabilities), an extra image layer holds the
+per-pixel mutual information, and the proposals are ranked by their
+uncertainty; "Next uncertain" takes the viewer to the next one (centre,
+frame) and selects its id in the proposals layer, so the Annotate widget's
+"Accept selected" / "Reject selected" act on it.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ from pathlib import Path
 from typing import Any, Dict
 
 import numpy as np
-from magicgui.widgets import ComboBox, FileEdit, SpinBox
+from magicgui.widgets import CheckBox, ComboBox, FileEdit, PushButton, SpinBox
 
 from .._errors import InputError
 from ._jobs import LayerOutput
@@ -48,6 +56,20 @@ def _instances(prob: np.ndarray, spatial_dims: int) -> np.ndarray:
     return np.stack([f.astype(dtype) for f in frames]).reshape(prob.shape[:-1])
 
 
+def _rank(labels: np.ndarray, uncertainty: np.ndarray, spatial_dims: int) -> list:
+    """Proposals of every frame ranked by uncertainty (ids are per frame; centres in full coordinates)."""
+    from ..annotation import Ranked, rank_objects
+
+    lead = labels.shape[: labels.ndim - spatial_dims]
+    ranked = []
+    for index in (np.ndindex(*lead) if lead else [()]):
+        for r in rank_objects(labels[index], uncertainty[index]):
+            ranked.append(Ranked(r.id, r.score, tuple(float(i) for i in index) + r.centre,
+                                 (tuple(index) + r.box[0], tuple(i + 1 for i in index) + r.box[1])))
+    ranked.sort(key=lambda r: -r.score)
+    return ranked
+
+
 class PredictWidget(MethodWidget):
     """Segment an image with a model trained by "Train network" (or the API)."""
 
@@ -63,8 +85,16 @@ class PredictWidget(MethodWidget):
                              tooltip="Network input per tile, in pixels per axis; 0 = automatic")
         self._device = ComboBox(label="Device", choices=DEVICE_CHOICES, value="auto",
                                 tooltip="auto: CUDA, then MPS, then CPU")
-        self._run_info: Dict[str, str] = {}
-        return [self._model, self._channel_axis, self._tile, self._device]
+        self._uncertainty = CheckBox(text="Uncertainty (MC dropout)",
+                                     tooltip="Rank proposals by model uncertainty (several dropout passes)")
+        self._samples = SpinBox(label="Dropout passes", value=8, min=2, max=100)
+        self._next = PushButton(text="Next uncertain", enabled=False)
+        self._next.changed.connect(self.next_uncertain)
+        self._run_info: Dict[str, Any] = {}
+        self.ranking: list = []
+        self._rank_position = 0
+        return [self._model, self._channel_axis, self._tile, self._device, self._uncertainty, self._samples,
+                self._next]
 
     def prepare(self, image: ImageInput, layers: Dict[str, Any]):
         path = model_path(self._model.value)
@@ -72,7 +102,9 @@ class PredictWidget(MethodWidget):
             raise InputError(f"model folder {str(path)!r} does not exist")
         tile = int(self._tile.value) or None
         device = self._device.value
-        info: Dict[str, str] = {}
+        uncertainty = bool(self._uncertainty.value)
+        samples = int(self._samples.value)
+        info: Dict[str, Any] = {}
         self._run_info = info  # the worker fills in the device note; read in result_ready
 
         def compute(progress):
@@ -85,20 +117,59 @@ class PredictWidget(MethodWidget):
             info["device"] = choice.note
             progress(0.02, choice.note)
             array = load_level(image, 0)
-            prob = predict_probabilities(
-                array, model, channel_axis=image.channel_axis, spacing=image.spacing(model.spatial_dims),
-                tile_shape=tile, device=str(choice.device), progress=progress,
-            )
+            info["model"] = {"path": str(path), "architecture": model.config.get("architecture"),
+                             "trained_seconds": model.config.get("training", {}).get("seconds")}
+            common = dict(channel_axis=image.channel_axis, spacing=image.spacing(model.spatial_dims),
+                          tile_shape=tile, device=str(choice.device), progress=progress)
+            if uncertainty:
+                from ..models.uncertainty import mc_dropout
+
+                result = mc_dropout(array, model, samples=samples, **common)
+                prob = result.probabilities
+            else:
+                prob = predict_probabilities(array, model, **common)
             if model.classes[:3] == ["background", "interior", "boundary"]:
                 labels = _instances(prob, model.spatial_dims)
             else:
                 labels = prob.argmax(axis=-1).astype(np.int32)
-            return [LayerOutput(labels),
-                    LayerOutput(np.moveaxis(prob, -1, 0), kind="image", suffix="probabilities",
-                                layer_kwargs={"colormap": "magma", "contrast_limits": (0.0, 1.0)})]
+            outputs = [LayerOutput(labels),
+                       LayerOutput(np.moveaxis(prob, -1, 0), kind="image", suffix="probabilities",
+                                   layer_kwargs={"colormap": "magma", "contrast_limits": (0.0, 1.0)})]
+            if uncertainty:
+                info["ranking"] = _rank(labels, result.mutual_information, model.spatial_dims)
+                outputs.append(LayerOutput(result.mutual_information, kind="image", suffix="uncertainty",
+                                           layer_kwargs={"colormap": "inferno"}))
+            return outputs
 
         return compute
 
     def result_ready(self, result, layers) -> None:
+        self.proposals = layers[0] if layers else None
+        self.ranking = list(self._run_info.get("ranking", []))
+        self._rank_position = 0
+        self._next.enabled = bool(self.ranking)
+        if self.proposals is not None and self._run_info.get("model"):
+            self.proposals.metadata["napari_segkit_model"] = self._run_info["model"]
         if self._run_info.get("device"):
             self._set_status(f"{self.status} ({self._run_info['device']})")
+        if self.ranking:
+            self._set_status(f"{self.status}; {len(self.ranking)} proposals ranked by uncertainty")
+
+    def next_uncertain(self, _value=None):
+        """Move the viewer to the next most uncertain proposal and select its id; returns it (or None)."""
+        if not self.ranking or self.proposals is None:
+            return None
+        ranked = self.ranking[self._rank_position % len(self.ranking)]
+        self._rank_position += 1
+        layer = self.proposals
+        world = layer.data_to_world(ranked.centre)
+        ndim = len(world)
+        step = list(self._viewer.dims.point)
+        lead = len(step) - ndim
+        for axis in range(ndim - 2):  # frames / planes: jump there
+            self._viewer.dims.set_point(lead + axis, world[axis])
+        self._viewer.camera.center = tuple(world[-2:])
+        layer.selected_label = int(ranked.id)
+        self._set_status(f"proposal {ranked.id}: uncertainty {ranked.score:.3f} "
+                         f"({self._rank_position} of {len(self.ranking)})")
+        return ranked

@@ -567,6 +567,18 @@ class AnnotationSet:
             self.done[image][box].copy(), len(self.events),
         ))
 
+    def snapshot(self) -> "AnnotationSet":
+        """An independent copy of the current labels, marks and history (without undo steps)."""
+        copy = AnnotationSet()
+        copy.labels = {k: v.copy() for k, v in self.labels.items()}
+        copy.background = {k: v.copy() for k, v in self.background.items()}
+        copy.done = {k: v.copy() for k, v in self.done.items()}
+        copy.axes = dict(self.axes)
+        copy.spacing = dict(self.spacing)
+        copy.events = [dict(e) for e in self.events]
+        copy._next_id = self._next_id
+        return copy
+
     # ------------------------------------------------------ record and files
     def record(self) -> Dict[str, Any]:
         """The JSON-able record: every event, enough to :func:`replay` the labels exactly."""

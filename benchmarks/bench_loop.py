@@ -1,0 +1,307 @@
+"""The annotation loop, simulated: boxes on part of an image, train, predict the rest, correct, retrain.
+
+Run:  nice -n 10 python benchmarks/bench_loop.py [--cases kc167,nuclei,rods] [--budget 240]
+      [--finetune-budget 120] [--threads 2] [--box-background on|off] [--json out.json]
+
+The simulated user of ``/work/shared/measuring.md`` ("The loop, simulated"):
+
+(a) On the left half of an image, boxes (bounding box + 3 px) around 20
+    reference objects chosen at random (seeded), cut jointly by GrabCut and
+    accepted into an :class:`~napari_segkit.annotation.AnnotationSet` (one
+    interaction each; with ``--box-background on`` the rest of each box is
+    marked background), plus 40 background clicks (3 x 3 marks at random
+    reference-background pixels of that half, one interaction each).  Nothing
+    else is labelled: :func:`~napari_segkit.annotation.training_inputs` leaves
+    every other pixel out of the loss.  ``train_model`` (default U-Net) runs
+    for ``--budget`` seconds; the right half is predicted and scored (instance
+    F1 at IoU 0.5 against the reference objects whose centre lies in the
+    right half).  Beside it, the same network trained for the same time on
+    the full reference labels of the left half.
+(b) Two correction rounds: the user boxes the 10 reference objects of the
+    right half that the current proposals get worst (lowest best IoU; a box
+    and GrabCut, accepted, 10 interactions), the model is fine-tuned on the
+    grown set for ``--finetune-budget`` seconds (``train_model(init_model=)``
+    when available, else a fresh training, said in the output), and the right
+    half is scored again: the network alone, and the dataset's labels
+    (accepted objects over the proposals).
+(c) Touching rod-shaped cells (``samples.rods_2d``, synthetic) from box labels,
+    as (a).
+
+Also per case: the Monte Carlo dropout uncertainty of the (a) model: the
+area under the ROC curve of per-object mutual information for telling
+proposals that match no reference object (IoU <= 0.5) from those that do.
+
+Real data comes from ``../shared/devdata`` (or ``$SEGKIT_DEVDATA``):
+``kc167_cells_2d`` (BBBC007 / Cellpose-dataset whole-cell masks, 2 channels),
+``neuron_cells_2d``; cases whose files are missing are skipped.  The machine
+is shared: the script records ``os.getloadavg()`` before and after each
+training; under contention a fixed time budget buys fewer epochs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage as ndi
+
+REPO = Path(__file__).resolve().parents[1]
+N_BOXES = 20
+N_CLICKS = 40
+ROUND_INTERACTIONS = 10
+
+
+def devdata() -> Path:
+    return Path(os.environ.get("SEGKIT_DEVDATA", REPO.parent / "shared" / "devdata"))
+
+
+def load_case(name: str):
+    """``(image, reference, channel_axis, real)``."""
+    from napari_segkit.samples import nuclei_2d, rods_2d
+
+    if name in ("kc167", "neuron", "macrophage"):
+        import tifffile
+
+        stem = {"kc167": "kc167_cells_2d", "neuron": "neuron_cells_2d", "macrophage": "macrophage_cells_2d"}[name]
+        folder = devdata()
+        if not (folder / f"{stem}_image.tif").is_file():
+            return None
+        image = tifffile.imread(folder / f"{stem}_image.tif")
+        labels = tifffile.imread(folder / f"{stem}_labels.tif").astype(np.int32)
+        return image, labels, 0, True
+    if name == "nuclei":
+        s = nuclei_2d((512, 512), n_nuclei=110, rng=7)
+        return s.image, s.labels, None, False
+    if name == "rods":
+        s = rods_2d((384, 384), n_rods=200, rng=3)
+        return s.image, s.labels, None, False
+    raise SystemExit(f"unknown case {name!r}")
+
+
+def centres(labels):
+    ids = np.unique(labels)
+    ids = ids[ids > 0]
+    return ids, np.array(ndi.center_of_mass(np.ones_like(labels), labels, ids)).reshape(-1, 2)
+
+
+def box_of(mask, shape, margin=3):
+    box = ndi.find_objects(mask.astype(np.int8))[0]
+    lo = [max(0, s.start - margin) for s in box]
+    hi = [min(n, s.stop + margin) for s, n in zip(box, shape)]
+    return lo, hi
+
+
+def grabcut_boxes(image, boxes, channel_axis):
+    from napari_segkit import grabcut
+
+    return np.asarray(grabcut(image, np.array(boxes), channel_axis=channel_axis, rng=0))
+
+
+def accept_boxes(aset, image, reference, ids, channel_axis, box_background, stage):
+    """Box each reference object in ``ids``, cut the boxes jointly, accept; returns the IoUs of the cuts."""
+    from napari_segkit.evaluation import iou
+
+    shape = reference.shape
+    boxes = [box_of(reference == i, shape) for i in ids]
+    cut = grabcut_boxes(image, [[lo, hi] for lo, hi in boxes], channel_axis)
+    ious = []
+    for k, (oid, (lo, hi)) in enumerate(zip(ids, boxes), start=1):
+        mask = cut == k
+        ious.append(iou(mask, reference == oid))
+        aset.accept("image", mask, background=(lo, hi) if box_background else None,
+                    prompt={"kind": "box", "coords": [lo, hi], "stage": stage}, source="grabcut",
+                    params={"margin": 3})
+    return ious
+
+
+def scoring_region(reference, right):
+    ids, c = centres(reference)
+    keep = ids[right(c[:, 1])]
+    region = np.isin(reference, keep) | ((reference == 0) & right(np.arange(reference.shape[1]))[None, :])
+    return region
+
+
+def f1(pred, reference, region):
+    from napari_segkit.evaluation import match_instances
+
+    m = match_instances(pred, np.where(region, reference, 0), 0.5, region=region)
+    return float(m.f1)
+
+
+def worst_objects(pred, reference, region, n):
+    """Reference objects in the region with the lowest best IoU against the proposals."""
+    ref = np.where(region, reference, 0)
+    ids = np.unique(ref)
+    ids = ids[ids > 0]
+    scores = []
+    for oid in ids:
+        obj = ref == oid
+        hit, counts = np.unique(pred[obj], return_counts=True)
+        best = 0.0
+        for h, inter in zip(hit, counts):
+            if h == 0:
+                continue
+            union = obj.sum() + (pred == h).sum() - inter
+            best = max(best, inter / union)
+        scores.append(best)
+    order = np.argsort(scores, kind="stable")
+    return [int(ids[i]) for i in order[:n]], [float(scores[i]) for i in order[:n]]
+
+
+def uncertainty_auc(image, model, channel_axis, pred_reference, region):
+    """AUC of per-object mutual information for finding proposals that match no reference object."""
+    from napari_segkit.annotation import rank_objects
+    from napari_segkit.evaluation import match_instances
+    from napari_segkit.models.uncertainty import mc_dropout
+
+    start = time.perf_counter()
+    unc = mc_dropout(image, model, samples=8, rate=0.1, channel_axis=channel_axis, rng=0)
+    seconds = time.perf_counter() - start
+    labels = unc.labels()
+    labels = np.where(region, labels, 0)
+    m = match_instances(labels, np.where(region, pred_reference, 0), 0.5, region=region)
+    matched = {int(pair[0]) for pair in m.pairs}
+    ranked = rank_objects(labels, unc.mutual_information)
+    bad = np.array([r.id not in matched for r in ranked])
+    score = np.array([r.score for r in ranked])
+    if bad.all() or not bad.any():
+        return {"auc": None, "seconds": round(seconds, 1), "objects": len(ranked)}
+    # Mann-Whitney U: probability that a bad object outranks a good one
+    from scipy.stats import rankdata
+
+    ranks = rankdata(score)
+    n_bad, n_good = bad.sum(), (~bad).sum()
+    auc = (ranks[bad].sum() - n_bad * (n_bad + 1) / 2) / (n_bad * n_good)
+    return {"auc": round(float(auc), 3), "seconds": round(seconds, 1), "objects": len(ranked),
+            "unmatched": int(n_bad)}
+
+
+def train(data, budget, init=None, seed=0):
+    from napari_segkit import train_model
+
+    kwargs = dict(ignore_label=data.ignore_label, channel_axis=data.channel_axis, time_budget=budget, rng=seed)
+    fine = init is not None and "init_model" in inspect.signature(train_model).parameters
+    if fine:
+        kwargs["init_model"] = init
+    load = os.getloadavg()[0]
+    start = time.perf_counter()
+    model = train_model(data.images, data.labels, **kwargs)
+    info = {"seconds": round(time.perf_counter() - start, 1), "epochs": len(model.history),
+            "load_before": round(load, 2), "load_after": round(os.getloadavg()[0], 2),
+            "fine_tuned": bool(fine)}
+    return model, info
+
+
+def run_case(name, args):
+    from napari_segkit import predict_labels
+    from napari_segkit.annotation import AnnotationSet, training_inputs
+
+    case = load_case(name)
+    if case is None:
+        print(f"{name}: data not found, skipped", flush=True)
+        return None
+    image, reference, channel_axis, real = case
+    shape = reference.shape
+    half = shape[1] // 2
+    rng = np.random.default_rng(args.seed)
+    ids, c = centres(reference)
+    boxes = [ndi.find_objects((reference == i).astype(np.int8))[0] for i in ids]
+    left_ids = [int(i) for i, b in zip(ids, boxes) if b[1].stop + 3 <= half]
+    chosen = sorted(rng.choice(left_ids, size=min(N_BOXES, len(left_ids)), replace=False).tolist())
+    region = scoring_region(reference, lambda x: x >= half)
+    out = {"case": name, "real": real, "shape": list(shape), "objects": int(len(ids)),
+           "right_half_objects": int(len(np.unique(reference[region & (reference > 0)])))}
+
+    aset = AnnotationSet()
+    aset.add_image("image", shape, axes="yx")
+    t0 = time.perf_counter()
+    ious = accept_boxes(aset, image, reference, chosen, channel_axis, args.box_background == "on", "a")
+    out["grabcut_box_iou_mean"] = round(float(np.mean(ious)), 3)
+    bg = np.argwhere((ndi.binary_dilation(reference > 0, iterations=3) == 0)[:, :half])
+    clicks = bg[rng.choice(len(bg), size=N_CLICKS, replace=False)]
+    for point in clicks:
+        aset.mark_background("image", [point.tolist()], prompt={"kind": "click", "coords": point.tolist()})
+    out["annotation_seconds"] = round(time.perf_counter() - t0, 1)
+    data = training_inputs(aset, image, channel_axis=channel_axis)
+    model, info = train(data, args.budget)
+    pred = np.asarray(predict_labels(image, model, channel_axis=channel_axis))
+    out["a"] = {"f1": round(f1(pred, reference, region), 3), "train": info,
+                "grabcut_box_iou_mean": out["grabcut_box_iou_mean"],
+                "objects_accepted": aset.n_objects, "interactions": aset.effort().interactions}
+    print(name, "a", out["a"], flush=True)
+    if args.full_baseline and name != "rods" or args.full_baseline_all:
+        full = reference.copy()
+        full[:, half:] = -1
+        from napari_segkit.annotation import TrainingInputs
+
+        ci = None if channel_axis is None else -1
+        img = image if channel_axis is None else np.moveaxis(image, channel_axis, -1)
+        full_data = TrainingInputs([img[:, : half + 32]], [full[:, : half + 32]], -1, ci, 2)
+        base, binfo = train(full_data, args.budget)
+        bpred = np.asarray(predict_labels(image, base, channel_axis=channel_axis))
+        out["full_labels"] = {"f1": round(f1(bpred, reference, region), 3), "train": binfo}
+        print(name, "full", out["full_labels"], flush=True)
+    if args.uncertainty:
+        out["uncertainty"] = uncertainty_auc(image, model, channel_axis, reference, region)
+        print(name, "uncertainty", out["uncertainty"], flush=True)
+    rounds = []
+    combined = pred
+    for r in range(args.rounds):
+        # what the user sees: accepted objects over the proposals; accepted objects are not corrected again
+        done = np.isin(reference, np.unique(reference[aset.labels["image"] > 0]))
+        worst, scores = worst_objects(combined, np.where(done, 0, reference), region, ROUND_INTERACTIONS)
+        accept_boxes(aset, image, reference, worst, channel_axis, args.box_background == "on", f"round {r + 1}")
+        data = training_inputs(aset, image, channel_axis=channel_axis)
+        model, info = train(data, args.finetune_budget, init=model, seed=r + 1)
+        pred = np.asarray(predict_labels(image, model, channel_axis=channel_axis))
+        combined = np.where(aset.labels["image"] > 0, aset.labels["image"] + int(pred.max()), pred)
+        effort = aset.effort()
+        rounds.append({"round": r + 1, "worst_best_iou": [round(s, 2) for s in scores],
+                       "f1_network": round(f1(pred, reference, region), 3),
+                       "f1_dataset": round(f1(combined, reference, region), 3), "train": info,
+                       "objects_accepted": effort.objects, "interactions": effort.interactions,
+                       "interactions_per_object": round(effort.interactions_per_object, 2)})
+        print(name, "round", rounds[-1], flush=True)
+    out["b"] = rounds
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cases", default="kc167,nuclei,rods")
+    parser.add_argument("--budget", type=float, default=240.0)
+    parser.add_argument("--finetune-budget", type=float, default=120.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--box-background", choices=("on", "off"), default="on")
+    parser.add_argument("--no-full-baseline", dest="full_baseline", action="store_false")
+    parser.add_argument("--full-baseline-all", action="store_true")
+    parser.add_argument("--no-uncertainty", dest="uncertainty", action="store_false")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    results = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "threads": args.threads,
+                           "load_start": os.getloadavg()}, "args": vars(args), "cases": []}
+    for name in args.cases.split(","):
+        result = run_case(name.strip(), args)
+        if result is not None:
+            results["cases"].append(result)
+            if args.json:
+                Path(args.json).write_text(json.dumps(results, indent=1))
+    results["machine"]["load_end"] = os.getloadavg()
+    print(json.dumps(results, indent=1))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
