@@ -99,8 +99,10 @@ class TrainWidget(MethodWidget):
 
     def __init__(self, napari_viewer) -> None:
         super().__init__(napari_viewer)
-        self._plot = LossPlot(self.native)
-        self.native.layout().addWidget(self._plot)
+        host = self.native  # the dock's scroll area, or the container itself
+        inner = host.widget() if callable(getattr(host, "widget", None)) else host
+        self._plot = LossPlot(inner)
+        inner.layout().addWidget(self._plot)
         self._layer_combos["labels"].changed.connect(self._update_plan)
 
     def create_parameters(self):
