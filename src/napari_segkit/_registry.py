@@ -99,6 +99,7 @@ METHODS: Tuple[Method, ...] = (
     Method("normalized_cut", ".spectral", cli="spectral", widget=NORMALIZED_CUT, docs="docs/spectral.md"),
     Method("spectral_clustering", ".spectral", cli="spectral", widget=SPECTRAL, docs="docs/spectral.md"),
     Method("grabcut", ".grabcut", cli="grabcut", widget=GRABCUT, docs="docs/grabcut.md"),
+    Method("segment_clicks", ".prompts", cli="clicks", docs="docs/grabcut.md"),
     Method("crf_refine", ".refine", cli="refine", widget=REFINE, docs="docs/refine.md"),
     Method("graph_cut_refine", ".refine", cli="refine", widget=REFINE, docs="docs/refine.md"),
     Method("refine_instances", ".refine", cli="refine", widget=REFINE, docs="docs/refine.md"),

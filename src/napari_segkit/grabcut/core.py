@@ -171,6 +171,7 @@ def grabcut_region(
     rng: np.random.Generator,
     models: Optional[Tuple[GaussianMixture, GaussianMixture]] = None,
     report: Optional[Reporter] = None,
+    prior: Optional[np.ndarray] = None,
 ) -> RegionResult:
     """Iterated GMM + graph cut on one region.
 
@@ -193,6 +194,10 @@ def grabcut_region(
         Start from these instead of learning from ``init_fg``/``init_bg``.
     report : Reporter, optional
         Called after each cut; may raise ``Cancelled``.
+    prior : (...) ndarray of float, optional
+        Extra cost of the object label minus that of the background label
+        per pixel (e.g. from the distance to clicks), added to the colour
+        models' data term in every cut.
 
     Returns
     -------
@@ -236,6 +241,8 @@ def grabcut_region(
         nll_fg, comp_fg = fg.score_columns(columns_fg)
         nll_bg, comp_bg = bg.score_columns(columns_bg)
         difference = nll_fg - nll_bg
+        if prior is not None:
+            difference = difference + prior.ravel()
         hard = float(np.abs(difference).max()) + margin
         difference[fixed_fg] = -hard
         difference[fixed_bg] = hard
