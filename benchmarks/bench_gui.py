@@ -199,7 +199,7 @@ def setup_refine(viewer, method: str):
     widget.image_layer = image
     widget.set_layer("probabilities", probs)
     widget._method.value = method
-    return widget, "nuclei refined"
+    return widget, "nuclei refined CRF" if method == "Dense CRF" else "nuclei refined graph cut"
 
 
 def setup_train(viewer, folder: Path):

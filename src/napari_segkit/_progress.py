@@ -18,12 +18,39 @@ and the last report).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import threading
 import time
 from typing import Callable, Optional, Protocol, Tuple
 
-__all__ = ["LatestProgress", "ProgressCallback", "Reporter", "log_progress", "throttled"]
+__all__ = ["LatestProgress", "ProgressCallback", "Reporter", "check_cancelled", "checking", "log_progress",
+           "throttled"]
+
+#: the cancel check of the computation running in this thread (see :func:`checking`)
+_CHECK: contextvars.ContextVar = contextvars.ContextVar("napari_segkit_cancel_check", default=None)
+
+
+@contextlib.contextmanager
+def checking(check: Optional[Callable[[], None]]):
+    """Within this block, :func:`check_cancelled` calls ``check`` (which may raise Cancelled).
+
+    Lets code deep inside a computation (an eigensolver's inner loop) honour
+    a cancel without a progress argument in every signature.
+    """
+    token = _CHECK.set(check)
+    try:
+        yield
+    finally:
+        _CHECK.reset(token)
+
+
+def check_cancelled() -> None:
+    """Call the cancel check set by :func:`checking`, if any (cheap; may raise Cancelled)."""
+    check = _CHECK.get()
+    if check is not None:
+        check()
 
 logger = logging.getLogger(__name__)
 
@@ -58,19 +85,27 @@ class Reporter:
         self._callback = callback
         self._start = float(start)
         self._stop = float(stop)
+        self._last = [self._start]  # shared with sub-reporters: the overall fraction last reported
 
     def __call__(self, fraction: float, message: str) -> None:
         if self._callback is None:
             return
         fraction = min(max(float(fraction), 0.0), 1.0)
-        self._callback(self._start + (self._stop - self._start) * fraction, message)
+        overall = self._start + (self._stop - self._start) * fraction
+        self._last[0] = overall
+        self._callback(overall, message)
+
+    def check(self) -> None:
+        """Report the last fraction again with no message: a cancel check between reports."""
+        if self._callback is not None:
+            self._callback(self._last[0], "")
 
     def sub(self, start: float, stop: float) -> "Reporter":
         """A reporter for the part [start, stop] of this reporter's range."""
         span = self._stop - self._start
-        return Reporter(
-            self._callback, self._start + span * start, self._start + span * stop
-        )
+        child = Reporter(self._callback, self._start + span * start, self._start + span * stop)
+        child._last = self._last
+        return child
 
 
 class LatestProgress:

@@ -153,8 +153,7 @@ def slic(
         data = array if multichannel else array[..., 0]
 
         def run(**changes):
-            return sk_slic(
-                data,
+            arguments = dict(
                 n_segments=n_segments,
                 compactness=compactness,
                 channel_axis=-1 if multichannel else None,
@@ -162,6 +161,9 @@ def slic(
                 mask=prep.mask,
                 **{**options, **changes},
             )
+            if progress is None or math.prod(prep.spatial_shape) < STOPPABLE_MIN_PIXELS:
+                return sk_slic(data, **arguments)
+            return _slic_stoppable(data, arguments, report)
 
         labels = run()
         if sigma is None and _degenerate(labels, n_segments):
@@ -177,6 +179,29 @@ def slic(
 
         return labels.astype(label_dtype(int(labels.max())), copy=False)
     return _slic_dask(prep, n_segments, compactness, multichannel, options, report)
+
+
+#: in-memory SLIC with a progress callback runs in a child process from this many pixels,
+#: so that a cancel (the callback raising) stops it at once
+STOPPABLE_MIN_PIXELS = 1 << 20
+
+
+def _sk_slic(data, arguments):
+    """scikit-image's slic (module level, so a child process can run it)."""
+    from skimage.segmentation import slic as sk_slic
+
+    return sk_slic(data, **arguments)
+
+
+def _slic_stoppable(data, arguments, report):
+    """:func:`_sk_slic` in a child process; ``report`` is called every 0.1 s and may cancel."""
+    from ._stoppable import call_stoppable
+
+    def check(elapsed: float) -> None:
+        # no progress inside scikit-image: a fraction that approaches 0.9 with time
+        report(0.9 * elapsed / (elapsed + 10.0), f"SLIC: {elapsed:.0f} s")
+
+    return call_stoppable(_sk_slic, data, arguments, check=check, poll=0.1)
 
 
 def _block_stats(block, mblock):

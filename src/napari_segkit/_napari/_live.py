@@ -15,10 +15,13 @@ from typing import Any, Callable, Optional
 
 from napari.utils.notifications import show_info
 
-__all__ = ["LiveRecut", "LIVE_DELAY_MS"]
+__all__ = ["LiveRecut", "LIVE_DELAY_MS", "LIVE_DATA_DELAY_MS"]
 
-#: Live mode waits this long after the last stroke before re-running
-LIVE_DELAY_MS = 300
+#: Live mode re-runs this long after a stroke ends (napari's ``paint`` event
+#: fires once per finished stroke; the short wait only merges a burst of them)
+LIVE_DELAY_MS = 20
+#: wait after the last change when only ``data`` events exist (they fire while painting)
+LIVE_DATA_DELAY_MS = 300
 
 
 class LiveRecut:
@@ -69,6 +72,7 @@ class LiveRecut:
         self._limit = limit
         self._on_enabled = on_enabled
         self._layer: Optional["weakref.ref"] = None
+        self._delay_ms = int(delay_ms)
         self._event = None
         self.timer = QTimer(parent)
         self.timer.setSingleShot(True)
@@ -115,9 +119,18 @@ class LiveRecut:
         self._layer, self._event = None, None
         if layer is None:
             return
-        event = getattr(layer.events, "paint", None) or layer.events.data
+        paint = getattr(layer.events, "paint", None)
+        event = paint or layer.events.data
+        self.timer.setInterval(self._delay_ms if paint is not None else max(self._delay_ms, LIVE_DATA_DELAY_MS))
         event.connect(self._on_painted)
         self._layer, self._event = weakref.ref(layer), event
+
+    def forget(self, layer: Any) -> None:
+        """Stop watching ``layer`` (it is being removed from the viewer)."""
+        current = self._layer() if self._layer is not None else None
+        if current is not None and current is layer:
+            self.timer.stop()
+            self.connect(None)
 
     def _on_painted(self, event=None) -> None:
         if self._is_enabled():

@@ -27,6 +27,7 @@ from .._errors import InputError
 from ._jobs import EXPECTED_ERRORS, Job, JobResult
 from ._layers import CHANNEL_CHOICES, ImageInput, LayerInput, current_plane, image_input
 from ._layers import layer_choices, unwrap
+from ._live import LiveRecut
 from ._outputs import OutputLayers
 from ._progress_pump import ProgressPump
 from ._worker import ProgressRelay, install_close_filter, start_job_worker
@@ -112,6 +113,7 @@ class MethodWidget(Container):
         self._channel_axis.changed.connect(self._on_image_changed)
         for name in _LAYER_EVENTS:
             getattr(napari_viewer.layers.events, name).connect(self._on_layers_changed)
+        napari_viewer.layers.events.removing.connect(self._on_layer_removing)
         self._close_filter = install_close_filter(self.native, self.shutdown, self._on_unparented)
         self.native.destroyed.connect(self._on_destroyed)
         self.reset_choices()
@@ -215,6 +217,24 @@ class MethodWidget(Container):
     def _on_layers_changed(self, event=None) -> None:
         if not self._closed:
             self.reset_choices()
+
+    def _on_layer_removing(self, event=None) -> None:
+        """Before a layer leaves the viewer: stop watching it, leave any painting tool on it."""
+        if self._closed or event is None:
+            return
+        try:
+            layer = self._viewer.layers[event.index]
+        except (IndexError, KeyError, TypeError, AttributeError):
+            return
+        for helper in vars(self).values():
+            if isinstance(helper, LiveRecut):
+                helper.forget(layer)
+        chosen = any(combo.value is layer for combo in self._layer_combos.values())
+        if chosen and getattr(layer, "mode", "pan_zoom") not in ("pan_zoom", "transform"):
+            try:
+                layer.mode = "pan_zoom"
+            except (ValueError, TypeError, AttributeError):
+                pass
 
     def _on_image_changed(self, _value=None) -> None:
         layer = self.image_layer
@@ -369,6 +389,7 @@ class MethodWidget(Container):
             pass
         for name in _LAYER_EVENTS:
             getattr(self._viewer.layers.events, name).disconnect(self._on_layers_changed)
+        self._viewer.layers.events.removing.disconnect(self._on_layer_removing)
 
     def _on_destroyed(self, *_args) -> None:
         self.shutdown()

@@ -29,6 +29,7 @@ import numpy as np
 from scipy import sparse
 
 from .._errors import InputError
+from .._progress import check_cancelled
 
 __all__ = ["DENSE_MAX_NODES", "SOLVERS", "normalized_adjacency", "smallest_eigenvectors"]
 
@@ -117,7 +118,8 @@ def smallest_eigenvectors(
         laplacian = sparse.identity(n, format="csc") - adjacency.tocsc()
         v0 = 1.0 / inv_sqrt * (1.0 + 0.5 * rng.random(n))
         lam, vectors = eigsh(
-            laplacian, k=k, sigma=-_SHIFT, which="LM", v0=v0, tol=1e-8, ncv=min(n, max(2 * k + 1, 20))
+            laplacian, k=k, sigma=-_SHIFT, which="LM", v0=v0, tol=1e-8, ncv=min(n, max(2 * k + 1, 20)),
+            OPinv=_checked_inverse(laplacian),
         )
         mu = 1.0 - lam
     else:
@@ -125,6 +127,35 @@ def smallest_eigenvectors(
     order = np.argsort(-mu, kind="stable")
     values = np.clip(1.0 - mu[order], 0.0, 2.0)
     return values, _fix_signs(vectors[:, order]), inv_sqrt
+
+
+def _checked_operator(operator):
+    """``operator`` as a LinearOperator that checks for a cancel before each product."""
+    from scipy.sparse.linalg import LinearOperator
+
+    def matvec(x):
+        check_cancelled()
+        return operator @ x
+
+    def matmat(x):
+        check_cancelled()
+        return operator @ x
+
+    return LinearOperator(operator.shape, matvec=matvec, matmat=matmat, dtype=np.float64)
+
+
+def _checked_inverse(laplacian):
+    """``(L + shift I)^-1`` for shift-invert ARPACK (as eigsh builds it), checking for a cancel per solve."""
+    from scipy.sparse.linalg import LinearOperator, splu
+
+    n = laplacian.shape[0]
+    lu = splu(sparse.csc_matrix(laplacian + _SHIFT * sparse.identity(n, format="csc")))
+
+    def solve(x):
+        check_cancelled()
+        return lu.solve(np.asarray(x, dtype=np.float64))
+
+    return LinearOperator((n, n), matvec=solve, dtype=np.float64)
 
 
 def _amg_eigenvectors(adjacency, inv_sqrt, k, rng):
@@ -136,7 +167,7 @@ def _amg_eigenvectors(adjacency, inv_sqrt, k, rng):
     laplacian = sparse.csr_array(sparse.identity(n, format="csr") - adjacency)
     shifted = sparse.csr_matrix(laplacian + _SHIFT * sparse.identity(n, format="csr"))
     ml = pyamg.smoothed_aggregation_solver(shifted)
-    preconditioner = ml.aspreconditioner()
+    preconditioner = _checked_operator(ml.aspreconditioner())
     start = rng.standard_normal((n, k + 1))
     start[:, 0] = 1.0 / inv_sqrt
     lam, vectors = lobpcg(laplacian, start, M=preconditioner, tol=1e-8, largest=False, maxiter=2000)

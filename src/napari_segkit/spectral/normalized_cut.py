@@ -11,7 +11,7 @@ import numpy as np
 from scipy import sparse
 
 from .._errors import InputError
-from .._progress import Reporter
+from .._progress import Reporter, checking
 from .._validation import check_positive_number
 from ._common import build_graph, check_int, checked_options, make_rng, order_labels
 from ._input import prepare_image
@@ -425,13 +425,14 @@ def normalized_cut(
             threshold = DEFAULT_THRESHOLD
         else:
             max_affinity = DEFAULT_MAX_AFFINITY
-    if method == "recursive":
-        node_labels = recursive_ncut(
-            graph, n_segments=n_segments, threshold=threshold, rng=generator, solver=solver, report=cut_report,
-            max_affinity=max_affinity,
-        )
-    else:
-        cut_report(0.0, f"normalized cut: {n_segments} eigenvectors")
-        node_labels = kway_ncut(graph, n_segments=n_segments, rng=generator, solver=solver)
+    with checking(report.check):  # the eigensolvers check for a cancel between their steps
+        if method == "recursive":
+            node_labels = recursive_ncut(
+                graph, n_segments=n_segments, threshold=threshold, rng=generator, solver=solver,
+                report=cut_report, max_affinity=max_affinity,
+            )
+        else:
+            cut_report(0.0, f"normalized cut: {n_segments} eigenvectors")
+            node_labels = kway_ncut(graph, n_segments=n_segments, rng=generator, solver=solver)
     report(1.0, "normalized cut done")
     return order_labels(node_labels, graph, prepared)

@@ -8,7 +8,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from .._progress import Reporter
+from .._progress import Reporter, checking
 from ._common import build_graph, check_int, checked_options, make_rng, order_labels
 from ._input import prepare_image
 from .laplacian import smallest_eigenvectors
@@ -136,7 +136,8 @@ def spectral_clustering(
     if n_clusters == 1:
         return order_labels(np.zeros(graph.n_nodes, dtype=np.int64), graph, prepared)
     report(0.3, "spectral embedding")
-    embedding = spectral_embedding(graph.weights, graph.self_weight, n_clusters, rng=generator, solver=solver)
+    with checking(report.check):  # the eigensolver checks for a cancel between its steps
+        embedding = spectral_embedding(graph.weights, graph.self_weight, n_clusters, rng=generator, solver=solver)
     report(0.8, "k-means")
     from sklearn.cluster import KMeans
 
