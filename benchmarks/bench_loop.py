@@ -103,19 +103,28 @@ def grabcut_boxes(image, boxes, channel_axis):
     return np.asarray(grabcut(image, np.array(boxes), channel_axis=channel_axis, rng=0))
 
 
-def accept_boxes(aset, image, reference, ids, channel_axis, box_background, stage):
-    """Box each reference object in ``ids``, cut the boxes jointly, accept; returns the IoUs of the cuts."""
+def accept_boxes(aset, image, reference, ids, channel_axis, box_background, stage, cut_method="grabcut"):
+    """Box each reference object in ``ids``, cut the boxes jointly, accept; returns the IoUs of the cuts.
+
+    ``cut_method="reference"`` accepts the reference mask itself (a user who corrected each cut
+    to the exact outline), to tell the network's part of the loop from the cut's.
+    """
     from napari_segkit.evaluation import iou
 
     shape = reference.shape
     boxes = [box_of(reference == i, shape) for i in ids]
-    cut = grabcut_boxes(image, [[lo, hi] for lo, hi in boxes], channel_axis)
+    if cut_method == "reference":
+        cut = np.zeros(shape, np.int32)
+        for k, oid in enumerate(ids, start=1):
+            cut[reference == oid] = k
+    else:
+        cut = grabcut_boxes(image, [[lo, hi] for lo, hi in boxes], channel_axis)
     ious = []
     for k, (oid, (lo, hi)) in enumerate(zip(ids, boxes), start=1):
         mask = cut == k
         ious.append(iou(mask, reference == oid))
         aset.accept("image", mask, background=(lo, hi) if box_background else None,
-                    prompt={"kind": "box", "coords": [lo, hi], "stage": stage}, source="grabcut",
+                    prompt={"kind": "box", "coords": [lo, hi], "stage": stage}, source=cut_method,
                     params={"margin": 3})
     return ious
 
@@ -215,13 +224,13 @@ def run_case(name, args):
     left_ids = [int(i) for i, b in zip(ids, boxes) if b[1].stop + 3 <= half]
     chosen = sorted(rng.choice(left_ids, size=min(N_BOXES, len(left_ids)), replace=False).tolist())
     region = scoring_region(reference, lambda x: x >= half)
-    out = {"case": name, "real": real, "shape": list(shape), "objects": int(len(ids)),
+    out = {"case": name, "real": real, "cut": args.cut, "shape": list(shape), "objects": int(len(ids)),
            "right_half_objects": int(len(np.unique(reference[region & (reference > 0)])))}
 
     aset = AnnotationSet()
     aset.add_image("image", shape, axes="yx")
     t0 = time.perf_counter()
-    ious = accept_boxes(aset, image, reference, chosen, channel_axis, args.box_background == "on", "a")
+    ious = accept_boxes(aset, image, reference, chosen, channel_axis, args.box_background == "on", "a", args.cut)
     out["grabcut_box_iou_mean"] = round(float(np.mean(ious)), 3)
     bg = np.argwhere((ndi.binary_dilation(reference > 0, iterations=3) == 0)[:, :half])
     clicks = bg[rng.choice(len(bg), size=N_CLICKS, replace=False)]
@@ -247,7 +256,7 @@ def run_case(name, args):
         bpred = np.asarray(predict_labels(image, base, channel_axis=channel_axis))
         out["full_labels"] = {"f1": round(f1(bpred, reference, region), 3), "train": binfo}
         print(name, "full", out["full_labels"], flush=True)
-    if args.uncertainty:
+    if args.uncertainty and (not args.uncertainty_cases or name in args.uncertainty_cases.split(",")):
         out["uncertainty"] = uncertainty_auc(image, model, channel_axis, reference, region)
         print(name, "uncertainty", out["uncertainty"], flush=True)
     rounds = []
@@ -256,7 +265,8 @@ def run_case(name, args):
         # what the user sees: accepted objects over the proposals; accepted objects are not corrected again
         done = np.isin(reference, np.unique(reference[aset.labels["image"] > 0]))
         worst, scores = worst_objects(combined, np.where(done, 0, reference), region, ROUND_INTERACTIONS)
-        accept_boxes(aset, image, reference, worst, channel_axis, args.box_background == "on", f"round {r + 1}")
+        accept_boxes(aset, image, reference, worst, channel_axis, args.box_background == "on", f"round {r + 1}",
+                     args.cut)
         data = training_inputs(aset, image, channel_axis=channel_axis)
         model, info = train(data, args.finetune_budget, init=model, seed=r + 1)
         pred = np.asarray(predict_labels(image, model, channel_axis=channel_axis))
@@ -284,6 +294,9 @@ def main() -> None:
     parser.add_argument("--no-full-baseline", dest="full_baseline", action="store_false")
     parser.add_argument("--full-baseline-all", action="store_true")
     parser.add_argument("--no-uncertainty", dest="uncertainty", action="store_false")
+    parser.add_argument("--uncertainty-cases", default="", help="only these cases (default: all)")
+    parser.add_argument("--cut", choices=("grabcut", "reference"), default="grabcut",
+                        help="how a box becomes an object: GrabCut, or the reference mask (an exact outline)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     import torch

@@ -280,26 +280,13 @@ class TrainWidget(MethodWidget):
 
 def _samples(array, channel_axis, snapshot, labels, ignore: int, spatial_dims: int):
     """``(images, labels, ignore_label, channel_axis)`` for train_model, from an annotation set or a layer."""
-    from ..annotation import training_inputs
+    from ..annotation import split_frames, training_inputs
 
     array = np.asarray(array)
     if snapshot is not None:
         data = training_inputs(snapshot, {snapshot.images[0]: array}, channel_axis=channel_axis,
                                spatial_dims=spatial_dims)
-        return data.images, data.labels, data.ignore_label, data.channel_axis
-    ignore_label = None if ignore < 0 else ignore
-    if channel_axis is not None:
-        array = np.moveaxis(array, channel_axis, -1)
-    n_lead = labels.ndim - spatial_dims
-    if n_lead == 0:
-        return [array], [labels], ignore_label, (-1 if channel_axis is not None else None)
-    images, targets = [], []
-    for index in np.ndindex(*labels.shape[:n_lead]):
-        frame = labels[index]
-        known = frame[frame != ignore_label] if ignore_label is not None else frame
-        if (known > 0).any():  # frames without any object are not annotated
-            images.append(array[index])
-            targets.append(frame)
-    if not images:
-        raise InputError("no frame of the labels holds an object; label a few cells first")
-    return images, targets, ignore_label, (-1 if channel_axis is not None else None)
+    else:
+        data = split_frames([array], [labels], channel_axis=channel_axis, spatial_dims=spatial_dims,
+                            ignore_label=None if ignore < 0 else ignore)
+    return data.images, data.labels, data.ignore_label, data.channel_axis

@@ -13,7 +13,7 @@ from __future__ import annotations
 from .annotation_set import AnnotationSet, Effort, replay
 from .ranking import Ranked, rank_objects, rank_regions
 from .edits import split_by_line, split_by_seeds
-from .training import IGNORE_LABEL, TrainingInputs, sparse_labels, training_inputs
+from .training import IGNORE_LABEL, TrainingInputs, sparse_labels, split_frames, training_inputs
 
 __all__ = [
     "IGNORE_LABEL",
@@ -25,6 +25,7 @@ __all__ = [
     "rank_regions",
     "replay",
     "sparse_labels",
+    "split_frames",
     "split_by_line",
     "split_by_seeds",
     "training_inputs",

@@ -18,7 +18,7 @@ import numpy as np
 from .._errors import InputError
 from .annotation_set import AnnotationSet
 
-__all__ = ["TrainingInputs", "sparse_labels", "training_inputs"]
+__all__ = ["TrainingInputs", "split_frames", "sparse_labels", "training_inputs"]
 
 #: value of unannotated pixels in the labels given to train_model
 IGNORE_LABEL = -1
@@ -33,7 +33,7 @@ class TrainingInputs:
 
     images: List[np.ndarray]
     labels: List[np.ndarray]
-    ignore_label: int
+    ignore_label: Optional[int]
     channel_axis: Optional[int]
     spatial_dims: int
     #: one line per sample: image name, frame, crop, objects
@@ -162,3 +162,48 @@ def training_inputs(
         raise InputError("nothing is annotated yet: accept some objects or mark background first")
     return TrainingInputs(out_images, out_labels, int(ignore_label),
                           -1 if channel_axis is not None else None, dims.pop(), samples)
+
+
+def split_frames(
+    images: List[Any],
+    labels: List[Any],
+    *,
+    channel_axis: Optional[int] = None,
+    spatial_dims: int = 2,
+    ignore_label: Optional[int] = None,
+) -> TrainingInputs:
+    """Image/label pairs with leading (time) axes cut into ``spatial_dims``-D frames for ``train_model``.
+
+    Pairs that already are ``spatial_dims``-D pass unchanged; of a series,
+    only frames holding at least one object are kept (a frame nobody
+    labelled is not "all background").  The channel axis, if any, moves last.
+    """
+    if spatial_dims not in (2, 3):
+        raise InputError(f"spatial_dims must be 2 or 3, got {spatial_dims!r}")
+    out_images, out_labels, samples = [], [], []
+    for i, (image, label) in enumerate(zip(images, labels)):
+        image, label = np.asarray(image), np.asarray(label)
+        if channel_axis is not None:
+            axis = channel_axis if channel_axis >= 0 else image.ndim + channel_axis
+            if not 0 <= axis < image.ndim:
+                raise InputError(f"channel_axis {channel_axis} does not exist in image {i} of shape {image.shape}")
+            image = np.moveaxis(image, axis, -1)
+        if image.shape[: label.ndim] != label.shape:
+            raise InputError(f"labels {i} have shape {label.shape}; image {i} has shape {image.shape}")
+        n_lead = label.ndim - spatial_dims
+        if n_lead < 0:
+            raise InputError(f"labels {i} have {label.ndim} axes, fewer than spatial_dims={spatial_dims}")
+        kept = 0
+        for index in np.ndindex(*label.shape[:n_lead]):
+            frame = label[index]
+            objects = frame != 0 if ignore_label is None else (frame != 0) & (frame != ignore_label)
+            if n_lead and not objects.any():
+                continue
+            out_images.append(image[index])
+            out_labels.append(frame)
+            kept += 1
+        samples.append(f"pair {i}: {kept} frame(s) of {spatial_dims}-D")
+    if not out_images:
+        raise InputError("no frame of the labels holds an object; label a few cells first")
+    return TrainingInputs(out_images, out_labels, ignore_label, -1 if channel_axis is not None else None,
+                          spatial_dims, samples)

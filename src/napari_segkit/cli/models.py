@@ -6,6 +6,8 @@ import argparse
 import logging
 from typing import Any, Dict
 
+import numpy as np
+
 from ._common import (
     EPILOG,
     EXIT_OK,
@@ -27,15 +29,21 @@ def register(verbs) -> None:
         help="train a network (U-Net by default) on image/label pairs and save the model",
         description=(
             "Train from pairs of --image/--labels files (instance labels, 0 = background; "
-            "with --ignore-label V, pixels labelled V are left out of the loss).  The model "
+            "with --ignore-label V, pixels labelled V are left out of the loss), or from "
+            "--image files and the --annotations folder saved by the Annotate widget or "
+            "AnnotationSet.save (only what was annotated counts).  With --spatial-dims 2, "
+            "time series (T, Y, X) train a 2-D network on their labelled frames.  The model "
             "is a directory with the weights and a JSON config."
         ),
         epilog=EPILOG,
     )
     train.add_argument("--image", action="append", required=True, metavar="IMAGE",
                        help="training image (repeat for several)")
-    train.add_argument("--labels", action="append", required=True, metavar="LABELS",
-                       help="labels for the --image at the same position (repeat)")
+    source = train.add_mutually_exclusive_group(required=True)
+    source.add_argument("--labels", action="append", metavar="LABELS",
+                        help="labels for the --image at the same position (repeat)")
+    source.add_argument("--annotations", metavar="FOLDER",
+                        help="an annotation set (its record is replayed); its images in order match --image")
     train.add_argument("-o", "--output", required=True, metavar="MODEL",
                        help="model directory to write")
     train.add_argument("--architecture", default=None, metavar="NAME",
@@ -100,28 +108,57 @@ def _run_train(args: argparse.Namespace) -> int:
     from ..io.preflight import preflight_model_dir
     from ..models import train_model
 
-    if len(args.image) != len(args.labels):
+    label_files = args.labels or []
+    if args.labels is not None and len(args.image) != len(args.labels):
         raise InputError(
             f"got {len(args.image)} --image and {len(args.labels)} --labels; give one "
             "--labels file for each --image"
         )
     out = preflight_model_dir(args.output, overwrite=args.overwrite,
-                           inputs=[*args.image, *args.labels])
+                           inputs=[*args.image, *label_files])
     with output_lock(out):
         images = [read_image(p, memory_limit=args.memory_limit, name="IMAGE").array
                   for p in args.image]
-        labels = [read_image(p, memory_limit=args.memory_limit, name="LABELS").array
-                  for p in args.labels]
+        channel_axis, spatial_dims, ignore_label = args.channel_axis, args.spatial_dims, args.ignore_label
+        if args.annotations is not None:
+            images, labels, channel_axis, spatial_dims, ignore_label = _annotated(args, images)
+        else:
+            labels = [read_image(p, memory_limit=args.memory_limit, name="LABELS").array
+                      for p in label_files]
+            if spatial_dims is not None and any(np.ndim(lab) > spatial_dims for lab in labels):
+                from ..annotation import split_frames
+
+                data = split_frames(images, labels, channel_axis=channel_axis, spatial_dims=spatial_dims,
+                                    ignore_label=ignore_label)
+                images, labels, channel_axis = data.images, data.labels, data.channel_axis
         model = train_model(
             images, labels, architecture=args.architecture, options=dict(args.option) or None,
-            channel_axis=args.channel_axis,
-            spatial_dims=args.spatial_dims, ignore_label=args.ignore_label, epochs=args.epochs,
+            channel_axis=channel_axis,
+            spatial_dims=spatial_dims, ignore_label=ignore_label, epochs=args.epochs,
             time_budget=args.time_budget, device=args.device, rng=args.seed, init_model=args.init_model,
             progress=None if args.quiet else Progress(),
         )
         model.save(out, overwrite=args.overwrite)
     logger.info("model saved to %s", out)
     return EXIT_OK
+
+
+def _annotated(args: argparse.Namespace, images):
+    """Training data from ``--annotations``: ``(images, labels, channel_axis, spatial_dims, ignore_label)``."""
+    from .._errors import InputError
+    from ..annotation import replay, training_inputs
+
+    annotations = replay(args.annotations)
+    if len(annotations.images) != len(images):
+        raise InputError(
+            f"the annotation set holds {len(annotations.images)} image(s) ({', '.join(annotations.images)}); "
+            f"got {len(images)} --image: give one --image per annotated image, in the same order"
+        )
+    data = training_inputs(annotations, dict(zip(annotations.images, images)),
+                           channel_axis=args.channel_axis, spatial_dims=args.spatial_dims,
+                           ignore_label=-1 if args.ignore_label is None else args.ignore_label)
+    logger.info("training on %d annotated sample(s): %s", len(data), "; ".join(data.samples))
+    return data.images, data.labels, data.channel_axis, data.spatial_dims, data.ignore_label
 
 
 def _run_predict(args: argparse.Namespace) -> int:
