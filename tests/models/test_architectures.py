@@ -8,13 +8,14 @@ from napari_segkit import InputError, UnsafeFileError
 from napari_segkit.models import Model, load_model, predict_labels, predict_probabilities, train_model
 from napari_segkit.models.registry import ARCHITECTURES, get_architecture
 
-NAMES = ["fcn", "segnet", "deeplabv3", "pspnet"]
+NAMES = ["fcn", "segnet", "deeplabv3", "pspnet", "farabet"]
 # small versions for the tests: a few feature maps, modest context
 SMALL = {
     "fcn": {"width": 4},
     "segnet": {"width": 4, "depth": 2},
     "deeplabv3": {"width": 4, "aspp_rates": "1,2,3", "context": 64},
     "pspnet": {"width": 4, "context": 64},
+    "farabet": {"width": 4, "hidden": 8},
 }
 CONFIG = {"spatial_dims": 2, "in_channels": 1, "classes": ["background", "interior", "boundary"],
           "voxel_size": [1.0, 1.0], "normalisation": {"method": "percentile", "low": 1.0, "high": 99.8}}
@@ -41,7 +42,7 @@ def _random_model(name, options, spatial_dims=2, seed=0):
 def test_registered_with_scalar_defaults():
     import json
 
-    assert list(ARCHITECTURES)[:5] == ["unet", "fcn", "segnet", "deeplabv3", "pspnet"]
+    assert list(ARCHITECTURES)[:6] == ["unet", "fcn", "segnet", "deeplabv3", "pspnet", "farabet"]
     for name in NAMES:
         defaults = get_architecture(name).defaults
         assert json.loads(json.dumps(defaults)) == defaults
@@ -87,6 +88,8 @@ def test_pspnet_returns_the_auxiliary_logits_in_training_only():
     ("segnet", SMALL["segnet"]),
     ("deeplabv3", SMALL["deeplabv3"]),
     ("pspnet", SMALL["pspnet"]),
+    ("farabet", SMALL["farabet"]),
+    ("farabet", {"width": 4, "hidden": 8, "scales": 2, "pyramid": "gaussian"}),
 ])
 def test_receptive_radius_is_a_tight_upper_bound(name, options):
     """Perturb one pixel: nothing beyond the radius changes, and the radius is not loose."""
@@ -176,6 +179,7 @@ TRAINING = {
     "segnet": {"width": 8, "depth": 2},
     "deeplabv3": {"width": 8, "aspp_rates": "1,2,3", "context": 64},
     "pspnet": {"width": 8, "context": 64},
+    "farabet": {"width": 8, "hidden": 16},
 }
 
 

@@ -90,11 +90,15 @@ class PredictWidget(MethodWidget):
         self._samples = SpinBox(label="Dropout passes", value=8, min=2, max=100)
         self._next = PushButton(text="Next uncertain", enabled=False)
         self._next.changed.connect(self.next_uncertain)
+        self._superpixels = SpinBox(
+            label="Superpixel voting", value=0, min=0, max=10000,
+            tooltip="Average the class probabilities over SLIC superpixels of about this many pixels "
+                    "(Farabet et al. 2013), so labels follow the image's edges; 0 = off")
         self._run_info: Dict[str, Any] = {}
         self.ranking: list = []
         self._rank_position = 0
         return [self._model, self._channel_axis, self._tile, self._device, self._uncertainty, self._samples,
-                self._next]
+                self._next, self._superpixels]
 
     def prepare(self, image: ImageInput, layers: Dict[str, Any]):
         path = model_path(self._model.value)
@@ -104,6 +108,7 @@ class PredictWidget(MethodWidget):
         device = self._device.value
         uncertainty = bool(self._uncertainty.value)
         samples = int(self._samples.value)
+        superpixels = int(self._superpixels.value) or None
         info: Dict[str, Any] = {}
         self._run_info = info  # the worker fills in the device note; read in result_ready
 
@@ -128,6 +133,12 @@ class PredictWidget(MethodWidget):
                 prob = result.probabilities
             else:
                 prob = predict_probabilities(array, model, **common)
+            if superpixels is not None:
+                from ..models.predict import vote_frames
+
+                progress(0.97, "averaging over superpixels")
+                prob = vote_frames(prob, array, model, superpixels, channel_axis=image.channel_axis,
+                                   spacing=image.spacing(model.spatial_dims))
             if model.classes[:3] == ["background", "interior", "boundary"]:
                 labels = _instances(prob, model.spatial_dims)
             else:

@@ -47,7 +47,7 @@ def register(verbs) -> None:
     train.add_argument("-o", "--output", required=True, metavar="MODEL",
                        help="model directory to write")
     train.add_argument("--architecture", default=None, metavar="NAME",
-                       help="unet (default, or --init-model's), fcn, segnet, deeplabv3 or pspnet")
+                       help="unet (default, or --init-model's), fcn, segnet, deeplabv3, pspnet or farabet")
     train.add_argument("--option", action="append", default=[], type=_option, metavar="KEY=VALUE",
                        help="architecture option, e.g. depth=2 or width=8 (repeat); values are JSON")
     train.add_argument("--init-model", default=None, metavar="MODEL",
@@ -75,6 +75,9 @@ def register(verbs) -> None:
     add_image_arguments(predict)
     predict.add_argument("--semantic", action="store_true",
                          help="one label per class instead of one per object")
+    predict.add_argument("--superpixels", type=int, default=None, metavar="PIXELS",
+                         help="average the class probabilities over SLIC superpixels of about PIXELS "
+                              "pixels each before labelling (Farabet et al. 2013)")
     predict.add_argument("--tile", type=int, nargs="+", default=None, metavar="N",
                          help="tile shape in pixels (default: whole image when it fits)")
     predict.add_argument("--device", default=None, metavar="DEV",
@@ -170,6 +173,8 @@ def _run_predict(args: argparse.Namespace) -> int:
         options["tile_shape"] = tuple(args.tile)
     if args.device is not None:
         options["device"] = args.device
+    if args.superpixels is not None:
+        options["superpixel_size"] = args.superpixels
 
     def compute(job):
         from .._errors import InputError

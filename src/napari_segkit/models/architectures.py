@@ -1,4 +1,4 @@
-"""FCN, SegNet, DeepLabv3 and PSPNet in the architecture registry, described without torch.
+"""FCN, SegNet, DeepLabv3, PSPNet and Farabet's multi-scale network in the architecture registry, described without torch.
 
 This module registers the four architectures (importing it imports no torch)
 and holds what the registry needs without building a network: each one's
@@ -229,6 +229,21 @@ def fcn_skip_stages(variant: str) -> List[int]:
     return out
 
 
+def farabet_reach(scales: int, pyramid: str) -> Reach:
+    """The :class:`Reach` of Farabet's network (:mod:`.farabet`): the widest of its pyramid levels."""
+    total = Reach()
+    for level in range(scales):
+        reach = Reach()
+        for _ in range(level):
+            reach.conv(3, stride=2)  # binomial blur, sub-sampled
+        if pyramid == "laplacian" and level < scales - 1:
+            reach.merge(reach.copy().conv(3, stride=2).upsample(2))
+        reach.conv(3).conv(3).pool(2).conv(3).conv(3).pool(2).conv(3)
+        reach.upsample(reach.stride)
+        total.merge(reach)
+    return total
+
+
 def window_size(context: int, stride: int, bins: int = 1) -> int:
     """Odd box width, in features at ``stride``, covering about ``context / bins`` pixels."""
     cells = int(context) // (int(stride) * int(bins))
@@ -248,6 +263,7 @@ DEFAULTS: Dict[str, Dict[str, Any]] = {
         "backbone": "small", "width": 16, "output_stride": 8, "bins": "1,2,3,6", "pooling": "window",
         "context": 128, "aux_weight": 0.4, "backbone_weights": "",
     },
+    "farabet": {"scales": 3, "width": 16, "pyramid": "laplacian", "hidden": 64},
 }
 
 
@@ -288,6 +304,12 @@ def check_options(name: str, options: Dict[str, Any]) -> Dict[str, Any]:
         out["width"] = _int(o, "width", 1, 512)
         out["convs"] = _int(o, "convs", 1, 4)
         return out
+    if name == "farabet":
+        out["scales"] = _int(o, "scales", 1, 5)
+        out["width"] = _int(o, "width", 1, 256)
+        out["pyramid"] = _choice(o, "pyramid", ("laplacian", "gaussian"))
+        out["hidden"] = _int(o, "hidden", 1, 1024)
+        return out
     spec = variant_spec(o["backbone"])
     out["backbone"] = o["backbone"].lower()
     out["width"] = _int(o, "width", 1, 512)
@@ -320,6 +342,8 @@ def align(name: str, **options: Any) -> int:
     o = check_options(name, options)
     if name == "segnet":
         return 2 ** o["depth"]
+    if name == "farabet":
+        return 2 ** (o["scales"] - 1) * 4  # the pyramid, then the stack's two poolings
     if name == "fcn":
         return variant_spec(o["backbone"]).nominal_stride
     return o["output_stride"]
@@ -342,6 +366,8 @@ def receptive_radius(name: str, **options: Any) -> int:
             for _ in range(o["convs"]):
                 reach.conv(3)
         return reach.total()
+    if name == "farabet":
+        return farabet_reach(o["scales"], o["pyramid"]).total()
     if name == "fcn":
         features = backbone_reach(o["backbone"])
         head = features[-1].copy().conv(3).conv(1)
@@ -375,6 +401,10 @@ def _builder(name: str):
             from .segnet import SegNet
 
             return SegNet(in_channels, out_channels, spatial_dims=spatial_dims, **o)
+        if name == "farabet":
+            from .farabet import Farabet
+
+            return Farabet(in_channels, out_channels, spatial_dims=spatial_dims, **o)
         weights = o.pop("backbone_weights")
         if name == "fcn":
             from .fcn import FCN as network_class
@@ -401,7 +431,7 @@ def _bound(function, name: str):
     return call
 
 
-for _name in ("fcn", "segnet", "deeplabv3", "pspnet"):
+for _name in ("fcn", "segnet", "deeplabv3", "pspnet", "farabet"):
     register_architecture(
         _name,
         Architecture(
