@@ -279,7 +279,7 @@ def test_progress_can_cancel(two_regions):
         (np.zeros((8, 8)), np.eye(8, dtype=int), {"smoothness": -1}, "smoothness must be non-negative"),
         (np.zeros((8, 8)), np.eye(8, dtype=int), {"connectivity": 6}, "connectivity=6 is not valid"),
         (np.zeros((8, 8)), np.eye(8, dtype=int), {"channel_axis": 2}, "channel_axis=2 is out of range"),
-        (np.zeros((8, 8)), np.eye(8, dtype=int), {"max_cycles": 0}, "max_cycles"),
+        (np.zeros((8, 8)), np.eye(8, dtype=int), {"max_iter": 0}, "max_iter"),
     ],
 )
 def test_bad_input_errors_name_the_problem(image, seeds, kwargs, match):

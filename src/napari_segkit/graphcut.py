@@ -108,7 +108,7 @@ def graph_cut(
     connected: Optional[bool] = None,
     connectivity: int = 1,
     spatial_dims: Optional[int] = None,
-    max_cycles: int = 5,
+    max_iter: int = 5,
     memory_limit: Optional[int] = None,
     progress: Optional[Callable[[float, str], None]] = None,
 ) -> np.ndarray:
@@ -163,8 +163,9 @@ def graph_cut(
     spatial_dims : {2, 3}, optional
         Number of trailing spatial axes.  Default: 2 for a 2-D image, else 3;
         pass 2 to cut a (T, Y, X) series frame by frame.
-    max_cycles : int
-        Alpha-expansion passes over all labels (more than two seed values).
+    max_iter : int
+        Most alpha-expansion passes over all labels (more than two seed
+        values).
     memory_limit : int, optional
         Bytes the job may use; default 80 % of the memory available now.
     progress : callable, optional
@@ -208,11 +209,12 @@ def graph_cut(
     smoothness = check_positive_number(smoothness, name="smoothness", allow_zero=True)
     conn = resolve_connectivity(connectivity, ndim_spatial)
     locality = check_positive_number(locality, name="locality", allow_zero=True)
-    if not isinstance(max_cycles, (int, np.integer)) or max_cycles < 1:
-        raise_input = f"max_cycles must be a positive integer, got {max_cycles!r}"
+    if not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
+        raise_input = f"max_iter must be a positive integer, got {max_iter!r}"
         from ._errors import InputError
 
         raise InputError(raise_input)
+    max_cycles = int(max_iter)
     seed_array, values = check_seeds(seeds, full_shape=full_shape, spatial_shape=spatial_shape)
     if connected is None:
         connected = len(values) > 2

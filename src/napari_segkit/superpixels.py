@@ -42,8 +42,7 @@ def slic(
     rgb: Optional[bool] = None,
     spacing: Optional[Sequence[float]] = None,
     mask: Any = None,
-    rng: Any = None,
-    max_num_iter: int = 10,
+    max_iter: int = 10,
     enforce_connectivity: bool = True,
     min_size_factor: float = 0.5,
     max_size_factor: float = 3.0,
@@ -84,12 +83,9 @@ def slic(
         count more, so superpixels get fewer voxels along it.
     mask : (M, N[, P]) array of bool, optional
         Superpixels only where True (maskSLIC); 0 elsewhere.
-    rng : optional
-        Accepted for the same interface as the clustering functions; SLIC's
-        initialisation is a fixed grid (maskSLIC: a fixed seed), so the
-        result is always the same and ``rng`` has no effect.
-    max_num_iter, enforce_connectivity, min_size_factor, max_size_factor, slic_zero
-        As in ``skimage.segmentation.slic``.
+    max_iter, enforce_connectivity, min_size_factor, max_size_factor, slic_zero
+        As in ``skimage.segmentation.slic`` (``max_iter`` is its
+        ``max_num_iter``).
     chunks : int or tuple, optional
         Process a numpy image in dask chunks of this shape (spatial axes);
         the result is then a dask array.  Default: numpy in one piece.
@@ -114,7 +110,7 @@ def slic(
     """
     n_segments = check_count(n_segments, "n_segments")
     compactness = check_positive_number(compactness, name="compactness")
-    max_num_iter = check_count(max_num_iter, "max_num_iter", minimum=0)
+    max_iter = check_count(max_iter, "max_iter", minimum=0)
     min_size_factor = check_positive_number(min_size_factor, name="min_size_factor", allow_zero=True)
     max_size_factor = check_positive_number(max_size_factor, name="max_size_factor")
     with warnings.catch_warnings():
@@ -134,7 +130,7 @@ def slic(
         prep.array, prep.lazy = array, True
     options = dict(
         sigma=0.0 if sigma is None else check_positive_number(sigma, name="sigma", allow_zero=True),
-        max_num_iter=max_num_iter,
+        max_num_iter=max_iter,
         enforce_connectivity=bool(enforce_connectivity),
         min_size_factor=min_size_factor,
         max_size_factor=max_size_factor,

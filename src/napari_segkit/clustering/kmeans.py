@@ -10,7 +10,7 @@ import numpy as np
 
 from .._errors import InputError
 from .._progress import Reporter
-from .._validation import check_positive_number
+from .._validation import check_positive_number, check_rng
 from ._order import cluster_ids
 from .features import (
     DEFAULT_MAX_SAMPLES,
@@ -98,7 +98,8 @@ def kmeans(
     mask : (M, N[, P]) array of bool, optional
         Only pixels where ``mask`` is True are clustered; others get 0.
     rng : int or numpy.random.Generator, optional
-        Seed for the sample and the initialisation.  The same image and seed
+        Seed for the sample and the initialisation: None = fresh entropy (as
+        everywhere in the package), an integer = the same image and seed
         give the same labels, for numpy and dask input alike.
     instances : bool
         Return connected components of the clusters (face neighbours), each
@@ -149,7 +150,7 @@ def kmeans(
     prep = prepare(
         image, channel_axis=channel_axis, rgb=rgb, spacing=spacing, mask=mask, method="kmeans"
     )
-    generator = np.random.default_rng(rng)
+    generator = check_rng(rng)
     report = Reporter(progress)
     report(0.0, "sampling pixels")
     sample = draw_sample(prep, max_samples, generator, progress=report.sub(0.0, 0.1))

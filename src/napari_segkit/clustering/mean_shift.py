@@ -23,7 +23,7 @@ from typing import Any, Callable, Optional, Sequence, Tuple
 import numpy as np
 
 from .._progress import Reporter
-from .._validation import check_positive_number
+from .._validation import check_positive_number, check_rng
 from ._order import cluster_ids
 from .features import DEFAULT_MAX_SAMPLES, draw_sample, fit_spec, map_labels, prepare
 from .instances import clusters_to_instances
@@ -47,7 +47,7 @@ def estimate_bandwidth(
     from scipy.spatial import cKDTree
 
     features = np.asarray(features, dtype=np.float64)
-    generator = np.random.default_rng(rng)
+    generator = check_rng(rng)
     if len(features) > n_samples:
         features = features[np.sort(generator.choice(len(features), n_samples, replace=False))]
     k = max(1, int(len(features) * quantile))
@@ -288,7 +288,7 @@ def mean_shift(
     prep = prepare(
         image, channel_axis=channel_axis, rgb=rgb, spacing=spacing, mask=mask, method="mean_shift"
     )
-    generator = np.random.default_rng(rng)
+    generator = check_rng(rng)
     report = Reporter(progress)
     report(0.0, "sampling pixels")
     sample = draw_sample(prep, max_samples, generator, progress=report.sub(0.0, 0.1))

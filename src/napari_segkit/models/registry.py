@@ -84,6 +84,3 @@ def get_architecture(name: Any) -> Architecture:
         )
     return ARCHITECTURES[key]
 
-
-# FCN, SegNet, DeepLabv3 and PSPNet register themselves (no torch is imported here).
-from . import architectures as _architectures  # noqa: E402,F401

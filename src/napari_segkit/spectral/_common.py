@@ -12,7 +12,7 @@ import numpy as np
 
 from .._errors import InputError, ResourceLimitError
 from .._labels import label_dtype
-from .._validation import check_positive_number
+from .._validation import check_rng, check_positive_number
 from ..graph.memory import MEMORY_FRACTION, available_memory
 from ._input import PreparedImage
 from .affinity import AffinityGraph, lu_fill, pixel_graph, pixel_graph_bytes, region_graph, slic_superpixels
@@ -57,14 +57,9 @@ def check_int(value: Any, *, name: str, minimum: int = 1) -> int:
 
 
 def make_rng(rng: Any) -> np.random.Generator:
-    """None -> a fixed seed (0), so that results are reproducible by default."""
-    if rng is None:
-        return np.random.default_rng(0)
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (bool, np.bool_)) or not isinstance(rng, numbers.Integral) or rng < 0:
-        raise InputError(f"rng must be None, a non-negative integer or a numpy Generator, got {rng!r}")
-    return np.random.default_rng(int(rng))
+    """The package's one meaning of ``rng`` (:func:`napari_segkit._validation.check_rng`):
+    None = fresh entropy, an integer = a reproducible seed, a Generator as it is."""
+    return check_rng(rng)
 
 
 def checked_options(*, solver: str, **values: Any) -> GraphOptions:

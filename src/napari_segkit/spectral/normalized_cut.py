@@ -354,8 +354,9 @@ def normalized_cut(
     memory_limit : int, optional
         Bytes the pixel graph may use; default 80 % of the memory available.
     rng : int or numpy.random.Generator, optional
-        Start vectors of the eigensolver.  Default: seed 0.  The same image,
-        options and ``rng`` give the same labels.
+        Start vectors of the eigensolver.  None (default): fresh entropy, as
+        everywhere in the package; an integer seed: the same image, options
+        and ``rng`` give the same labels.
     progress : callable, optional
         ``progress(fraction, message)``, called after each split; it may raise
         :class:`napari_segkit.Cancelled` to stop.

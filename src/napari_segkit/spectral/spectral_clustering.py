@@ -78,8 +78,9 @@ def spectral_clustering(
     n_init : int
         k-means restarts.  Default 10.
     rng : int or numpy.random.Generator, optional
-        Eigensolver start vector and k-means starts.  Default: seed 0; the
-        same image, options and ``rng`` give the same labels.
+        Eigensolver start vector and k-means starts.  None (default): fresh
+        entropy, as everywhere in the package; an integer seed: the same
+        image, options and ``rng`` give the same labels.
     progress : callable, optional
         ``progress(fraction, message)``, called between steps (graph,
         eigenvectors, k-means); it may raise :class:`napari_segkit.Cancelled`.
