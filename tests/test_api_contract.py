@@ -15,8 +15,6 @@ import pytest
 import napari_segkit
 from napari_segkit._registry import METHODS
 
-#: functions on labels rather than on an image (export, measurement): their own family
-LABELS_FIRST = {"export_labels", "measure_objects"}
 #: training takes lists of images and labels
 IMAGES_FIRST = {"train_model"}
 #: names that mean "iteration limit" elsewhere; the package says max_iter
@@ -36,10 +34,14 @@ WITH_SPATIAL_DIMS = {"graph_cut", "random_walker", "watershed", "grabcut", "trai
 PENDING = {
     ("grabcut", "return_report"): "a GrabCut result object instead of the (labels, report) flag",
 }
+#: shared options a method still lacks; adding one must remove it from here
+PENDING_MISSING = {
+    ("segment_clicks", "progress"): "progress callback between the clicks' cuts",
+}
 
 
 def _image_methods():
-    return [m.name for m in METHODS if m.name not in LABELS_FIRST]
+    return [m.name for m in METHODS if m.family == "image"]
 
 
 def _parameters(name):
@@ -62,6 +64,8 @@ def test_shared_option_names(name):
     names = {p.name for p in _parameters(name)}
     kwargs = any(p.kind == p.VAR_KEYWORD for p in _parameters(name))
     for option in EVERYWHERE:
+        if (name, option) in PENDING_MISSING:
+            continue
         assert option in names or (kwargs and name == "predict_labels"), f"{name} lacks {option}"
     if name in WITH_MEMORY_LIMIT:
         assert "memory_limit" in names, f"{name} lacks memory_limit"
@@ -71,7 +75,7 @@ def test_shared_option_names(name):
     assert not names & RNG_ALIASES, f"{name}: the random state is called rng, not {names & RNG_ALIASES}"
 
 
-@pytest.mark.parametrize("name", [m.name for m in METHODS])
+@pytest.mark.parametrize("name", [m.name for m in METHODS if m.family != "tool"])
 def test_no_flags_that_change_the_return_type(name):
     for p in _parameters(name):
         if p.name.startswith("return_"):
@@ -81,9 +85,11 @@ def test_no_flags_that_change_the_return_type(name):
 def test_pending_departures_still_exist():
     for name, option in PENDING:
         assert option in {p.name for p in _parameters(name)}, f"{name}.{option} is gone: remove it from PENDING"
+    for name, option in PENDING_MISSING:
+        assert option not in {p.name for p in _parameters(name)}, f"{name} has {option}: remove it from PENDING_MISSING"
 
 
-@pytest.mark.parametrize("name", [m.name for m in METHODS])
+@pytest.mark.parametrize("name", [m.name for m in METHODS if m.family != "tool"])
 def test_rng_has_one_meaning(name):
     """Where rng exists, None means fresh entropy: the default is None, never a hidden seed."""
     params = {p.name: p for p in _parameters(name)}

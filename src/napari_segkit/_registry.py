@@ -67,6 +67,11 @@ class Method:
         The dock widget that runs it (several methods may share one).
     docs : str or None
         Its page, relative to the repository (``"docs/watershed.md"``).
+    family : {"image", "labels", "tool"}
+        Which contract its signature follows (``tests/test_api_contract.py``):
+        ``"image"``: a segmentation method, image first (docs/api.md);
+        ``"labels"``: works on labels (export, measurement); ``"tool"``: a
+        workflow object whose widget is not a single method (annotation).
     """
 
     name: str
@@ -74,6 +79,7 @@ class Method:
     cli: Optional[str] = None
     widget: Optional[Widget] = None
     docs: Optional[str] = None
+    family: str = "image"
 
 
 GRAPH_CUT = Widget("graph_cut_widget", "Graph cut", "_graph_cut_widget:GraphCutWidget")
@@ -86,6 +92,7 @@ GRABCUT = Widget("grabcut_widget", "GrabCut", "_grabcut_widget:GrabCutWidget")
 REFINE = Widget("refine_widget", "Refine probabilities", "_refine_widget:RefineWidget")
 TRAIN = Widget("train_widget", "Train network", "_train_widget:TrainWidget")
 PREDICT = Widget("predict_widget", "Predict with network", "_predict_widget:PredictWidget")
+ANNOTATE = Widget("annotation_widget", "Annotate", "_annotation_widget:AnnotationWidget")
 EXPORT = Widget("export_widget", "Export labels and measure", "_export_widget:ExportWidget")
 
 #: every segmentation method, in the order of the widgets in napari's menu
@@ -106,8 +113,9 @@ METHODS: Tuple[Method, ...] = (
     Method("train_model", ".models", cli="models", widget=TRAIN, docs="docs/unet.md"),
     Method("predict_probabilities", ".models", cli="models", widget=PREDICT, docs="docs/unet.md"),
     Method("predict_labels", ".models", cli="models", widget=PREDICT, docs="docs/unet.md"),
-    Method("export_labels", ".io.export", cli="export", widget=EXPORT),
-    Method("measure_objects", ".measure", cli="export", widget=EXPORT),
+    Method("AnnotationSet", ".annotation", widget=ANNOTATE, family="tool"),
+    Method("export_labels", ".io.export", cli="export", widget=EXPORT, family="labels"),
+    Method("measure_objects", ".measure", cli="export", widget=EXPORT, family="labels"),
 )
 
 #: other public names (classes, helpers, errors) and the module defining each
@@ -117,7 +125,6 @@ EXPORTS: Dict[str, str] = {
     "InputError": "._errors",
     "ResourceLimitError": "._errors",
     "UnsafeFileError": "._errors",
-    "AnnotationSet": ".annotation",
     "replay": ".annotation",
     "GrabCutReport": ".grabcut",
     "read_boxes": ".grabcut",
