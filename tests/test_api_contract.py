@@ -103,3 +103,19 @@ def test_every_method_has_a_numpydoc_docstring():
     for name in _image_methods():
         doc = inspect.getdoc(getattr(napari_segkit, name)) or ""
         assert "Parameters" in doc and "Returns" in doc, name
+
+
+def test_no_internal_requirement_codes_in_code_or_docs():
+    """Docstrings say what a check does, not an internal code such as "(A14)" or "G5"."""
+    import re
+    from pathlib import Path
+
+    code = re.compile(r"\b[ABCDGKM]\d{1,2}\b(?![.\d])")
+    package = Path(napari_segkit.__file__).parent
+    pages = list(package.rglob("*.py")) + list((package.parents[1] / "docs").glob("*.md"))
+    found = []
+    for path in pages:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if code.search(line):
+                found.append(f"{path.name}:{number}: {line.strip()}")
+    assert not found, "\n".join(found)

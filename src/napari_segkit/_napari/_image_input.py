@@ -2,7 +2,7 @@
 
 :func:`image_input` describes a layer without reading its pixels; only
 :func:`load_level` (called in the worker, after any memory check) reads one
-pyramid level.  Lazy dask/zarr data stays lazy until then (B1, B2).
+pyramid level.  Lazy dask/zarr data stays lazy until then.
 """
 
 from __future__ import annotations
@@ -225,7 +225,7 @@ def current_plane(
     """Indices of the leading (non-spatial) axes at a viewer position.
 
     ``world_point`` is ``viewer.dims.point``; the result indexes the image's
-    non-channel axes before its last ``spatial_dims`` ones (B6/K3: capture it
+    non-channel axes before its last ``spatial_dims`` ones (capture it
     when the job starts).
     """
     n_lead = image.ndim - spatial_dims

@@ -105,7 +105,7 @@ def labels_snapshot(
     """Copy a Labels layer's data after checking it lies on the image's grid.
 
     The copy is what the job uses, so painting during the job changes
-    nothing (K1).  ``role`` names the input in messages ("seeds", "training
+    nothing.  ``role`` names the input in messages ("seeds", "training
     labels"); ``hint`` is appended to the shape-mismatch message.
 
     Raises

@@ -3,14 +3,14 @@
 A method widget subclasses :class:`MethodWidget`, declares its extra input
 layers (:class:`~._layers.LayerInput`), builds its controls in
 :meth:`~MethodWidget.create_parameters` and, in :meth:`~MethodWidget.prepare`
-(GUI thread, when Run is clicked: the snapshot, K1/K3), turns controls and
+(GUI thread, when Run is clicked: the snapshot), turns controls and
 layers into a :class:`~._jobs.Job` or a ``compute(progress)`` callable.  The
 base class does the rest: layer combos, Channel axis, Run/Cancel, progress,
-status; one run at a time with one queued (K4); errors shown with the core's
-message and the UI re-enabled (K8); results as layers named
+status; one run at a time with one queued; errors shown with the core's
+message and the UI re-enabled; results as layers named
 ``"<image> <method>[ <suffix>]"`` on the image's grid, re-using only this
-widget's own unedited output (K1, K2, B9; :mod:`._outputs`); closing the
-widget, its dock or the viewer cancels the run (K7).  See
+widget's own unedited output (:mod:`._outputs`); closing the
+widget, its dock or the viewer cancels the run.  See
 docs/napari-widgets.md.
 """
 

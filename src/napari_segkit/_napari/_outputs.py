@@ -4,8 +4,7 @@ A re-run replaces the layer this widget made for the same image and output
 (kind + suffix) only while that layer still holds exactly what the widget
 put there (same data object, shape, dtype, grid and checksum) and is not an
 input of the run.  Otherwise the result goes to a new layer, so the user's
-strokes in an output layer, or a layer of theirs, are never overwritten
-(K1, K2, B9).
+strokes in an output layer, or a layer of theirs, are never overwritten.
 """
 
 from __future__ import annotations

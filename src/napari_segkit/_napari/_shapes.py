@@ -1,16 +1,16 @@
 """A Shapes layer's rectangles as boxes in an image's pixel frame (no Qt).
 
 Each shape's vertices go data -> world (the Shapes layer's own scale,
-translate and transform) -> the image layer's data coordinates (B5), so a
+translate and transform) -> the image layer's data coordinates, so a
 Shapes layer need not share the image's grid.  Axes the shapes layer lacks
 (a 2-D layer drawn over a 3-D or time-series image) take the position the
 viewer shows.  A pixel belongs to a box when its centre lies inside it.
 
 * rectangles -> boxes; polygons and ellipses -> their bounding box, with a
   warning; lines and paths -> :class:`~napari_segkit.InputError` naming the
-  shape's index (C9);
+  shape's index;
 * a flat extent along the depth axis of a 3-D cut (a rectangle drawn on one
-  plane) becomes ``depth`` planes centred on that plane (C11); a flat extent
+  plane) becomes ``depth`` planes centred on that plane; a flat extent
   along a leading (time) axis selects that one frame.
 """
 

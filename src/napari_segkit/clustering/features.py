@@ -8,12 +8,12 @@ A pixel's feature vector holds
   mask; max - min when the percentiles coincide, 1 for a constant channel).
   Features, and so clusters, do not depend on the dtype or magnitude of the
   image: uint8, uint16, float in [0, 1] or with a 1e6 offset give the same
-  clusters (bad inputs A7, A9, A10);
+  clusters;
 * for colour images (``rgb=True``), CIELAB instead: L*, a*, b* computed from
   the RGB values in [0, 1] (integers divided by their dtype's maximum, floats
   taken as they are and divided by their maximum when it exceeds 1), all
   three divided by one common robust spread so colour distances stay
-  perceptual.  An alpha channel is dropped (A18);
+  perceptual.  An alpha channel is dropped;
 * optionally the pixel's position in physical units (``spacing``), times
   ``spatial_weight / extent`` where ``extent`` is the largest physical side of
   the image: ``spatial_weight = 1`` gives the whole image's extent the weight
@@ -83,7 +83,7 @@ def prepare(
     mask: Any,
     method: str,
 ) -> Prepared:
-    """Validate ``image`` and its options before any work (bad inputs A1, A2, A6, A11, A18, A20)."""
+    """Validate ``image`` and its options before any work."""
     array = as_image_array(image, name="image", lazy=True)
     axis = check_channel_axis(channel_axis, array.ndim)
     lazy = is_lazy(array)
@@ -285,7 +285,7 @@ def draw_sample(
     All pixels when the image has at most ``max_samples``; otherwise
     ``max_samples`` flat indices drawn with replacement by ``rng`` (duplicates
     dropped), kept where the mask is set.  Reads each dask chunk once, and
-    checks there for NaN and infinite values inside the mask (A14, A15).
+    checks there for NaN and infinite values inside the mask.
     """
     shape = prep.spatial_shape
     total = prep.n_pixels

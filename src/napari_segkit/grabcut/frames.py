@@ -84,7 +84,7 @@ def is_constant(channels_last) -> bool:
 
 
 def shrink_whole_frame_boxes(boxes: np.ndarray, spatial_shape, nsp: int) -> np.ndarray:
-    """C6: a box covering a whole frame leaves no background to learn from."""
+    """A box covering a whole frame leaves no background to learn from."""
     if not len(boxes):
         return boxes
     whole = np.all(boxes[:, 0, -nsp:] == 0, axis=1) & np.all(boxes[:, 1, -nsp:] == np.asarray(spatial_shape), axis=1)

@@ -13,7 +13,7 @@
 * :func:`box_mean`: a translation-equivariant local average over a window,
   used for the "window" form of global pooling (see :mod:`.architectures`).
 * :func:`pad_to_multiple` / :func:`crop_to`: far-end replicate padding so any
-  size goes in (bad inputs A4, A5) while tiles starting on multiples of the
+  size goes in while tiles starting on multiples of the
   down-sampling factor stay aligned with the whole image.
 
 Works in 2-D and 3-D (``spatial_dims``).

@@ -334,9 +334,9 @@ def load_checkpoint(path: Any) -> Tuple[Dict[str, Any], Dict[str, Any], Path]:
     Raises
     ------
     InputError
-        Missing or non-model path (M1), corrupt file (M2, M10), bad config.
+        Missing or non-model path, corrupt file, bad config.
     UnsafeFileError
-        A pickle with code or non-tensor objects (M3, M4).
+        A pickle with code or non-tensor objects.
     """
     directory = _resolve_model_dir(path)
     config = _read_config(directory)
@@ -347,7 +347,7 @@ def load_checkpoint(path: Any) -> Tuple[Dict[str, Any], Dict[str, Any], Path]:
         state = _read_safetensors(weights_path)
     else:
         state = _read_torch(weights_path)
-    # fp16/bf16 weights (M8) run in float32 on every device
+    # fp16/bf16 weights run in float32 on every device
     state = {k: (v.float() if v.is_floating_point() else v) for k, v in state.items()}
     return state, config, weights_path
 
@@ -369,7 +369,7 @@ def build_network(config: Dict[str, Any]):
 
 
 def load_state(network: Any, state: Dict[str, Any], *, where: str) -> None:
-    """``load_state_dict(strict=True)`` with errors that list keys and shapes (M5, M6)."""
+    """``load_state_dict(strict=True)`` with errors that list keys and shapes."""
     expected = network.state_dict()
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]

@@ -2,10 +2,10 @@
 
 Every choice is probed with a tiny convolution before it is used, so a GPU
 that torch reports as available but cannot run our kernels (an old card whose
-compute capability the installed build lacks, bad inputs G2) falls back to the
+compute capability the installed build lacks) falls back to the
 CPU with a warning instead of failing in the middle of a job.  The device used
 is returned with a one-line note that callers show to the user and record in
-the output metadata (G1).
+the output metadata.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: devices that had a context-poisoning error in this process (G6), e.g. "cuda:0"
+#: devices that had a context-poisoning error in this process, e.g. "cuda:0"
 _FAULTED: Set[str] = set()
 
 _CONTEXT_FAULT = re.compile(
@@ -92,14 +92,14 @@ def _key(device: Any) -> str:
 
 
 def is_unsupported_operation(exc: BaseException) -> bool:
-    """True when ``exc`` says the device lacks a kernel for an operation (G5)."""
+    """True when ``exc`` says the device lacks a kernel for an operation."""
     if isinstance(exc, NotImplementedError):
         return True
     return isinstance(exc, RuntimeError) and bool(_UNSUPPORTED.search(str(exc)))
 
 
 def is_context_fault(exc: BaseException) -> bool:
-    """True for a device-side error after which the CUDA context is unusable (G6).
+    """True for a device-side error after which the CUDA context is unusable.
 
     Out-of-memory errors are not faults of this kind (the tile is halved).
     """
@@ -115,13 +115,13 @@ def cpu_fallback_note(exc: BaseException, device: Any) -> Optional[str]:
     """Classify an error raised while running on ``device``.
 
     Returns a note for the user when the work should move to the CPU (the
-    device lacks an operation, G5); returns None when the error is not a
+    device lacks an operation); returns None when the error is not a
     device fault (it should propagate unchanged).
 
     Raises
     ------
     DeviceError
-        For a context-poisoning device error (G6); ``device`` is then marked
+        For a context-poisoning device error; ``device`` is then marked
         unusable for the rest of the process.
     """
     device_type = getattr(device, "type", str(device))
@@ -155,9 +155,9 @@ def run_on_device(
 ) -> Tuple[T, Any, str]:
     """Run ``job(device)`` on ``choice.device``, handling device faults.
 
-    An operation the device does not implement (G5) runs the whole job again
+    An operation the device does not implement runs the whole job again
     on the CPU, with a warning and a note through ``report``.  A device-side
-    error that poisons the CUDA context (G6) ends the job with
+    error that poisons the CUDA context ends the job with
     :class:`~napari_segkit.DeviceError` and marks the device unusable, so later
     :func:`select_device` calls choose the CPU.  Any other error propagates.
 
@@ -342,7 +342,7 @@ def activation_budget(device: Any) -> int:
 
 
 def free_device_memory(device: Any) -> None:
-    """Release cached blocks on ``device`` (after an OOM or at the end of a job, G3/G4)."""
+    """Release cached blocks on ``device`` (after an OOM or at the end of a job)."""
     import torch
 
     kind = getattr(device, "type", str(device))

@@ -163,12 +163,11 @@ def load_model(path: Any) -> Model:
     Raises
     ------
     InputError
-        If the path is missing or not a model (M1), a file is corrupt or
-        truncated (M2, M10), the weights do not fit the architecture (M5, M6)
+        If the path is missing or not a model, a file is corrupt or
+        truncated, the weights do not fit the architecture
         or the config is invalid.
     UnsafeFileError
-        If the weights file holds pickled code or objects other than tensors
-        (M3, M4).
+        If the weights file holds pickled code or objects other than tensors.
     """
     state, config, weights_path = load_checkpoint(path)
     network = build_network(config)

@@ -2,8 +2,8 @@
 
 Each channel is mapped so that its 1st percentile goes to 0 and its 99.8th to
 1 (robust to the dtype and the range: uint8, 12-bit in uint16, float with an
-offset all give the same values, bad inputs A7-A10).  A constant channel maps
-to zeros with a warning (A16).  For dask input the percentiles come from an
+offset all give the same values).  A constant channel maps
+to zeros with a warning.  For dask input the percentiles come from an
 evenly strided sample of about a million voxels.
 """
 

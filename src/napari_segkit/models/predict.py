@@ -44,7 +44,7 @@ def _prepare_image(image: Any, model, channel_axis: Optional[int]):
     channel_axis = check_channel_axis(channel_axis, array.ndim)
     d = model.spatial_dims
     if channel_axis is None and array.ndim > d and array.shape[-1] == 1 and model.in_channels == 1:
-        channel_axis = array.ndim - 1  # (..., Y, X, 1): a singleton channel, not a spatial axis (A3)
+        channel_axis = array.ndim - 1  # (..., Y, X, 1): a singleton channel, not a spatial axis
     n_plain = array.ndim - (channel_axis is not None)
     if n_plain < d:
         raise InputError(
@@ -123,9 +123,9 @@ def _make_predictor(network, device, report=None) -> "_Predictor":
 class _Predictor:
     """Softmax of the network over a float32 batch, on a device, with device faults handled.
 
-    When the device lacks an operation the network uses (G5) the network
+    When the device lacks an operation the network uses the network
     moves to the CPU for this and every later batch, with a note; a device
-    error that poisons the CUDA context (G6) raises
+    error that poisons the CUDA context raises
     :class:`~napari_segkit.DeviceError`.  Picklable (for dask.distributed).
     """
 
@@ -255,15 +255,15 @@ def predict_probabilities(
     Raises
     ------
     InputError
-        If the image does not fit the model (dimensions, channels: M6), holds
+        If the image does not fit the model (dimensions, channels), holds
         NaN or infinite values, or an option is invalid; if ``device`` is not
-        present (G7).
+        present.
     ResourceLimitError
         If even the smallest tile does not fit the device and the CPU fails too.
     DeviceError
         If the GPU fails with an error that leaves it unusable (a device-side
-        assert, an illegal memory access: G6); later jobs run on the CPU.  A
-        device that lacks an operation (G5) is not an error: the work moves to
+        assert, an illegal memory access); later jobs run on the CPU.  A
+        device that lacks an operation is not an error: the work moves to
         the CPU with a warning.
     """
     model = _as_model(model)

@@ -306,8 +306,8 @@ def train_model(
         with values 1 and 2: map its background to 0).  Integer-valued float
         labels are accepted.
     DeviceError
-        If the GPU fails with an error that leaves it unusable (G6).  A device
-        that lacks an operation (G5) makes the training start again on the
+        If the GPU fails with an error that leaves it unusable.  A device
+        that lacks an operation makes the training start again on the
         CPU, with a warning and a note in the training record.
     Cancelled, KeyboardInterrupt
         If raised before the first epoch finished.
@@ -453,8 +453,8 @@ def train_model(
             free_device_memory(dev)
         return network, history, best_state, best_epoch, stopped
 
-    # an operation the device lacks reruns the training on the CPU (G5); a
-    # context-poisoning device error ends it with DeviceError (G6)
+    # an operation the device lacks reruns the training on the CPU; a
+    # context-poisoning device error ends it with DeviceError
     (network, history, best_state, best_epoch, stopped), dev, device_note = run_on_device(
         fit, choice, report=report
     )

@@ -1,8 +1,7 @@
 """A 2-D / 3-D U-Net (Ronneberger et al. 2015) with configurable depth and width.
 
 Convolutions are padded ("same"), so the output has the input's size; inputs
-whose sides are not multiples of ``2**depth`` (or are smaller than that, bad
-inputs A4/A5) are padded at their far end by edge replication and the output
+whose sides are not multiples of ``2**depth`` (or are smaller than that) are padded at their far end by edge replication and the output
 is cropped back.  Padding only at the far end keeps a tile that starts on a
 multiple of ``2**depth`` aligned with the whole image, which is what makes
 tiled inference equal to whole-image inference.  Normalisation is batch

@@ -3,16 +3,16 @@
 Helpers shared by every method that works chunk by chunk:
 
 * :func:`chunks_from_budget` picks a chunk shape whose working memory fits a
-  budget (bad inputs D6, D9);
+  budget;
 * :func:`ensure_min_chunks` rechunks an array whose chunks are thinner than a
-  halo needs (D5);
+  halo needs;
 * :func:`aligned_chunks` puts chunk boundaries on multiples of a step (a
   superpixel grid, a network's stride);
 * :func:`block_slices` lists the blocks of a chunking as slices, so numpy
   input can be processed with the same code, one block at a time;
 * :func:`block_offsets` and :func:`map_blocks_unique_labels` give every block
   its own range of label ids, so no id is shared by two blocks, in int64 when
-  the ids need it (D7);
+  the ids need it;
 * :func:`stitch_labels` merges ids that touch across block faces (connected
   components over a whole volume, as dask-image's ``ndmeasure.label``).
 
@@ -110,7 +110,7 @@ def chunks_from_budget(
     Raises
     ------
     ResourceLimitError
-        If a block of ``min_shape`` alone exceeds ``budget`` (bad inputs D9).
+        If a block of ``min_shape`` alone exceeds ``budget``.
     """
     shape = tuple(int(s) for s in shape)
     min_shape = tuple(1 for _ in shape) if min_shape is None else tuple(
@@ -223,7 +223,7 @@ def block_offsets(counts: Sequence[int]) -> Tuple[np.ndarray, np.dtype]:
 
     Block ``i``'s id ``j`` becomes ``offsets[i] + j``.  Offsets are computed
     in int64; the returned dtype is int32 when the largest id fits in it,
-    else int64 (bad inputs D7: ids are never wrapped).
+    else int64 (ids are never wrapped).
     """
     counts = np.asarray(counts, dtype=np.int64).ravel()
     if counts.size and counts.min() < 0:
@@ -251,7 +251,7 @@ def map_blocks_unique_labels(
     ``max_labels_per_block(block_shape)`` bounds ``m`` before anything is
     computed, so each block gets its id range ``offset + 1 .. offset + bound``
     without a first pass; ids are unique but not consecutive.  The dtype is
-    int32 if the largest possible id fits, else int64 (D7).  A block that
+    int32 if the largest possible id fits, else int64.  A block that
     returns more ids than its bound raises RuntimeError rather than sharing
     an id.
 

@@ -334,7 +334,7 @@ def aligned_block_chunks(
     """Chunks of about ``block`` whose boundaries fall on multiples of ``align``.
 
     Every chunk is at least ``halo`` thick (a thinner last chunk joins the one
-    before), as ``dask.array.overlap`` needs (bad inputs D5).
+    before), as ``dask.array.overlap`` needs.
     """
     chunks = []
     for size, b, h in zip(shape, block, halo):

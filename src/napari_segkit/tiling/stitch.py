@@ -1,7 +1,7 @@
 """Instance labels across chunk seams.
 
 Each block is labelled on its own; every block gets its own id range (per-block
-offsets, int64 when the total needs it, bad inputs D7); then ids that touch
+offsets, int64 when the total needs it); then ids that touch
 across a block face are merged and renumbered ``1..n``.  An object crossing a
 seam thus gets one id, and no id is shared by two objects anywhere in the
 volume.  The offset and face-merging machinery is :mod:`.blocks`; this module
