@@ -49,10 +49,11 @@ def register(verbs) -> None:
     sp = verbs.add_parser("slic", help="SLIC superpixels (2-D or 3-D, anisotropic spacing)",
                           epilog=EPILOG)
     add_image_arguments(sp)
-    sp.add_argument("-n", "--segments", type=int, default=100, metavar="N",
-                    help="approximate number of superpixels (default 100)")
-    sp.add_argument("--compactness", type=float, default=10.0, metavar="C",
-                    help="balance of colour and space (default 10)")
+    sp.add_argument("-n", "--segments", type=int, default=None, metavar="N",
+                    help="approximate number of superpixels (default: about 4 per object, "
+                    "from the image's object scale)")
+    sp.add_argument("--compactness", type=float, default=None, metavar="C",
+                    help="balance of colour and space (default 10 for RGB, 0.1 otherwise)")
     _common_options(sp)
     add_output_arguments(sp, spatial_dims=False)
     sp.set_defaults(func=_run_slic)
