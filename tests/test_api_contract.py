@@ -29,7 +29,7 @@ WITH_MEMORY_LIMIT = {
     "crf_refine", "graph_cut_refine", "refine_instances",
 }
 #: methods that process leading axes frame by frame, and so take spatial_dims
-WITH_SPATIAL_DIMS = {"graph_cut", "random_walker", "watershed", "grabcut", "train_model"}
+WITH_SPATIAL_DIMS = {"graph_cut", "random_walker", "watershed", "grabcut", "train_model", "slic"}
 #: known departures, each with what replaces it; fixing one must remove it from here
 PENDING = {
     ("grabcut", "return_report"): "a GrabCut result object instead of the (labels, report) flag",

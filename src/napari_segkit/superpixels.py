@@ -42,6 +42,7 @@ def slic(
     rgb: Optional[bool] = None,
     spacing: Optional[Sequence[float]] = None,
     mask: Any = None,
+    spatial_dims: Optional[int] = None,
     max_iter: int = 10,
     enforce_connectivity: bool = True,
     min_size_factor: float = 0.5,
@@ -91,6 +92,10 @@ def slic(
         count more, so superpixels get fewer voxels along it.
     mask : (M, N[, P]) array of bool, optional
         Superpixels only where True (maskSLIC); 0 elsewhere.
+    spatial_dims : {2, 3}, optional
+        Trailing spatial axes; the axes before them (time, position) are
+        frames, segmented one by one, with ids unique over the result.
+        Default: every non-channel axis is spatial (2-D or 3-D image).
     max_iter, enforce_connectivity, min_size_factor, max_size_factor, slic_zero
         As in ``skimage.segmentation.slic`` (``max_iter`` is its
         ``max_num_iter``).
@@ -116,6 +121,8 @@ def slic(
     Cancelled
         Raised by ``progress``.
     """
+    if spatial_dims is not None:
+        return _slic_frames(image, n_segments, spatial_dims, progress, locals())
     if n_segments is not None:
         n_segments = check_count(n_segments, "n_segments")
     if compactness is not None:
@@ -186,6 +193,24 @@ def slic(
 
         return labels.astype(label_dtype(int(labels.max())), copy=False)
     return _slic_dask(prep, n_segments, compactness, multichannel, options, report)
+
+
+def _slic_frames(image, n_segments, spatial_dims, progress, arguments):
+    """SLIC of every frame of a (T, ...) series (``n_segments`` per frame), ids unique over the result."""
+    from ._image import map_frames, parse_image
+
+    parsed = parse_image(image, method="slic", channel_axis=arguments["channel_axis"],
+                         spacing=arguments["spacing"], spatial_dims=spatial_dims,
+                         mask=arguments["mask"], lazy=True)
+    options = {key: arguments[key] for key in (
+        "compactness", "sigma", "rgb", "max_iter", "enforce_connectivity", "min_size_factor",
+        "max_size_factor", "slic_zero")}
+
+    def segment(index, frame, report):
+        return slic(frame, n_segments, channel_axis=-1, spacing=parsed.spacing,
+                    mask=parsed.frame_mask(index), progress=report, **options)
+
+    return map_frames(parsed, segment, unique_ids=True, progress=progress)
 
 
 #: compactness by default: CIELAB values span about 100, scaled channels 1

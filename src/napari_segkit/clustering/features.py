@@ -274,6 +274,35 @@ class Sample:
     n_valid: int  # pixels inside the mask (all pixels without one)
 
 
+def prepare_and_sample(
+    image: Any,
+    *,
+    method: str,
+    channel_axis: Optional[int],
+    rgb: Optional[bool],
+    spacing: Optional[Sequence[float]],
+    mask: Any,
+    rng: Any,
+    max_samples: int,
+    progress: Optional[Callable[[float, str], None]],
+):
+    """What every clustering method does first: check the image, draw the pixel sample.
+
+    Returns ``(prep, sample, report)``; the sample takes the first 10 % of
+    the progress range.  ``rng``: the package's one meaning (None = fresh
+    entropy, an integer seed, or a Generator).
+    """
+    from .._progress import Reporter
+    from .._validation import check_rng
+
+    prep = prepare(image, channel_axis=channel_axis, rgb=rgb, spacing=spacing, mask=mask, method=method)
+    generator = check_rng(rng)
+    report = Reporter(progress)
+    report(0.0, "sampling pixels")
+    sample = draw_sample(prep, max_samples, generator, progress=report.sub(0.0, 0.1))
+    return prep, sample, report, generator
+
+
 def draw_sample(
     prep: Prepared,
     max_samples: int,

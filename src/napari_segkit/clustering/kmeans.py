@@ -9,16 +9,14 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from .._errors import InputError
-from .._progress import Reporter
-from .._validation import check_positive_number, check_rng
+from .._validation import check_positive_number
 from ._order import cluster_ids
 from .features import (
     DEFAULT_MAX_SAMPLES,
-    draw_sample,
     fit_spec,
     map_labels,
     physical_extent,
-    prepare,
+    prepare_and_sample,
 )
 from .instances import clusters_to_instances
 
@@ -147,13 +145,10 @@ def kmeans(
     max_samples = check_count(max_samples, "max_samples", minimum=1)
     n_init = check_count(n_init, "n_init")
     max_iter = check_count(max_iter, "max_iter")
-    prep = prepare(
-        image, channel_axis=channel_axis, rgb=rgb, spacing=spacing, mask=mask, method="kmeans"
+    prep, sample, report, generator = prepare_and_sample(
+        image, method="kmeans", channel_axis=channel_axis, rgb=rgb, spacing=spacing, mask=mask,
+        rng=rng, max_samples=max_samples, progress=progress,
     )
-    generator = check_rng(rng)
-    report = Reporter(progress)
-    report(0.0, "sampling pixels")
-    sample = draw_sample(prep, max_samples, generator, progress=report.sub(0.0, 0.1))
 
     spatial = None
     if spatial_weight > 0:

@@ -22,10 +22,9 @@ from typing import Any, Callable, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .._progress import Reporter
 from .._validation import check_positive_number, check_rng
 from ._order import cluster_ids
-from .features import DEFAULT_MAX_SAMPLES, draw_sample, fit_spec, map_labels, prepare
+from .features import DEFAULT_MAX_SAMPLES, fit_spec, map_labels, prepare_and_sample
 from .instances import clusters_to_instances
 from .kmeans import check_count
 
@@ -285,13 +284,10 @@ def mean_shift(
     min_bin_freq = check_count(min_bin_freq, "min_bin_freq")
     max_samples = check_count(max_samples, "max_samples")
     max_iter = check_count(max_iter, "max_iter")
-    prep = prepare(
-        image, channel_axis=channel_axis, rgb=rgb, spacing=spacing, mask=mask, method="mean_shift"
+    prep, sample, report, generator = prepare_and_sample(
+        image, method="mean_shift", channel_axis=channel_axis, rgb=rgb, spacing=spacing, mask=mask,
+        rng=rng, max_samples=max_samples, progress=progress,
     )
-    generator = check_rng(rng)
-    report = Reporter(progress)
-    report(0.0, "sampling pixels")
-    sample = draw_sample(prep, max_samples, generator, progress=report.sub(0.0, 0.1))
     spec = fit_spec(prep, sample.values)
     if spec.constant:
         warnings.warn(
