@@ -35,7 +35,9 @@ Real data comes from ``../shared/devdata`` (or ``$SEGKIT_DEVDATA``):
 ``kc167_cells_2d`` (BBBC007 / Cellpose-dataset whole-cell masks, 2 channels),
 ``neuron_cells_2d``; cases whose files are missing are skipped.  The machine
 is shared: the script records ``os.getloadavg()`` before and after each
-training; under contention a fixed time budget buys fewer epochs.
+training; under contention a fixed wall-clock budget buys fewer epochs, so
+``--cpu-budget`` counts CPU seconds per thread instead (stopping through
+Cancel, which keeps the best model so far).
 """
 
 from __future__ import annotations
@@ -191,10 +193,25 @@ def uncertainty_auc(image, model, channel_axis, pred_reference, region):
             "unmatched": int(n_bad)}
 
 
-def train(data, budget, init=None, seed=0):
-    from napari_segkit import train_model
+def train(data, budget, init=None, seed=0, cpu_budget=False):
+    """Train (fine-tune from ``init``); ``cpu_budget``: ``budget`` counts CPU seconds of this process
+    divided by its torch threads (what the training would take alone on that many cores), and the
+    training is stopped through Cancel, which keeps the best model so far."""
+    import torch
+
+    from napari_segkit import Cancelled, train_model
 
     kwargs = dict(ignore_label=data.ignore_label, channel_axis=data.channel_axis, time_budget=budget, rng=seed)
+    cpu_start = time.process_time()
+    if cpu_budget:
+        threads = torch.get_num_threads()
+        kwargs["time_budget"] = 8 * 3600.0
+
+        def stop_on_cpu(fraction, message):
+            if (time.process_time() - cpu_start) / threads > budget:
+                raise Cancelled("CPU budget spent")
+
+        kwargs["progress"] = stop_on_cpu
     fine = init is not None and "init_model" in inspect.signature(train_model).parameters
     if fine:
         kwargs["init_model"] = init
@@ -202,6 +219,8 @@ def train(data, budget, init=None, seed=0):
     start = time.perf_counter()
     model = train_model(data.images, data.labels, **kwargs)
     info = {"seconds": round(time.perf_counter() - start, 1), "epochs": len(model.history),
+            "cpu_seconds": round(time.process_time() - cpu_start, 1),
+            "stopped_by": model.config.get("training", {}).get("stopped_by"),
             "load_before": round(load, 2), "load_after": round(os.getloadavg()[0], 2),
             "fine_tuned": bool(fine)}
     return model, info
@@ -238,7 +257,7 @@ def run_case(name, args):
         aset.mark_background("image", [point.tolist()], prompt={"kind": "click", "coords": point.tolist()})
     out["annotation_seconds"] = round(time.perf_counter() - t0, 1)
     data = training_inputs(aset, image, channel_axis=channel_axis)
-    model, info = train(data, args.budget)
+    model, info = train(data, args.budget, cpu_budget=args.cpu_budget)
     pred = np.asarray(predict_labels(image, model, channel_axis=channel_axis))
     out["a"] = {"f1": round(f1(pred, reference, region), 3), "train": info,
                 "grabcut_box_iou_mean": out["grabcut_box_iou_mean"],
@@ -252,7 +271,7 @@ def run_case(name, args):
         ci = None if channel_axis is None else -1
         img = image if channel_axis is None else np.moveaxis(image, channel_axis, -1)
         full_data = TrainingInputs([img[:, : half + 32]], [full[:, : half + 32]], -1, ci, 2)
-        base, binfo = train(full_data, args.budget)
+        base, binfo = train(full_data, args.budget, cpu_budget=args.cpu_budget)
         bpred = np.asarray(predict_labels(image, base, channel_axis=channel_axis))
         out["full_labels"] = {"f1": round(f1(bpred, reference, region), 3), "train": binfo}
         print(name, "full", out["full_labels"], flush=True)
@@ -268,7 +287,7 @@ def run_case(name, args):
         accept_boxes(aset, image, reference, worst, channel_axis, args.box_background == "on", f"round {r + 1}",
                      args.cut)
         data = training_inputs(aset, image, channel_axis=channel_axis)
-        model, info = train(data, args.finetune_budget, init=model, seed=r + 1)
+        model, info = train(data, args.finetune_budget, init=model, seed=r + 1, cpu_budget=args.cpu_budget)
         pred = np.asarray(predict_labels(image, model, channel_axis=channel_axis))
         combined = np.where(aset.labels["image"] > 0, aset.labels["image"] + int(pred.max()), pred)
         effort = aset.effort()
@@ -297,6 +316,9 @@ def main() -> None:
     parser.add_argument("--uncertainty-cases", default="", help="only these cases (default: all)")
     parser.add_argument("--cut", choices=("grabcut", "reference"), default="grabcut",
                         help="how a box becomes an object: GrabCut, or the reference mask (an exact outline)")
+    parser.add_argument("--cpu-budget", action="store_true",
+                        help="budgets count this process's CPU seconds per torch thread (the time the training "
+                        "would take alone on --threads cores), for a loaded, shared machine")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     import torch

@@ -39,6 +39,8 @@ def test_annotation_folder_trains_on_the_annotated_part(tmp_path):
                  "-o", str(model), *TINY]) == 0
     config = json.loads((model / "config.json").read_text())
     assert config["spatial_dims"] == 2 and config["training"]["ignore_label"] == -1
+    assert config["training"]["annotations"]["objects"] == 1
+    assert config["training"]["annotations"]["images"] == {"movie": list(sample.image.shape)}
     # two images for a one-image set is refused with what to do
     assert main(["train", "--image", str(tmp_path / "movie.npy"), "--image", str(tmp_path / "movie.npy"),
                  "--annotations", str(tmp_path / "ann"), "-o", str(tmp_path / "m2"), *TINY]) == 2

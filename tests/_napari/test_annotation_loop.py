@@ -65,6 +65,7 @@ def test_loop_through_the_widgets(viewer, qtbot, wait_idle, error_messages, tmp_
     assert train.last_model is not None and train.last_model.spatial_dims == 2
     assert len(train._plot.points) >= 1  # the live plot got the epochs
     assert aset.events[-1]["op"] == "train"
+    assert train.last_model.config["training"]["annotations"]["objects"] == aset.n_objects
 
     predict = PredictWidget(viewer)
     viewer.window.add_dock_widget(predict)

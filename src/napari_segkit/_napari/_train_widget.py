@@ -252,6 +252,8 @@ class TrainWidget(MethodWidget):
                 spatial_dims=spatial_dims, ignore_label=ignore_label, epochs=epochs, time_budget=budget,
                 device=device, rng=0, progress=progress, on_epoch=on_epoch, **kwargs,
             )
+            if snapshot is not None:  # the model remembers what it was trained on
+                model.config.setdefault("training", {})["annotations"] = snapshot.summary()
             saved["model"] = model
             saved["path"] = str(model.save(folder, overwrite=overwrite))
             return saved["path"]

@@ -567,6 +567,18 @@ class AnnotationSet:
             self.done[image][box].copy(), len(self.events),
         ))
 
+    def summary(self) -> Dict[str, Any]:
+        """What a model trained on this set should remember: images, objects, effort, record checksum."""
+        import hashlib
+
+        effort = self.effort()
+        digest = hashlib.sha256(json.dumps(self.record()["events"], sort_keys=True).encode()).hexdigest()[:16]
+        return {"images": {k: list(v.shape) for k, v in self.labels.items()}, "objects": effort.objects,
+                "interactions": effort.interactions, "events": len(self.events),
+                "prompts": sorted({str((e.get("prompt") or {}).get("kind")) for e in self.events
+                                   if e.get("prompt")}),
+                "record_sha256": digest}
+
     def snapshot(self) -> "AnnotationSet":
         """An independent copy of the current labels, marks and history (without undo steps)."""
         copy = AnnotationSet()

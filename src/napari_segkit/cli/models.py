@@ -123,8 +123,9 @@ def _run_train(args: argparse.Namespace) -> int:
         images = [read_image(p, memory_limit=args.memory_limit, name="IMAGE").array
                   for p in args.image]
         channel_axis, spatial_dims, ignore_label = args.channel_axis, args.spatial_dims, args.ignore_label
+        summary = None
         if args.annotations is not None:
-            images, labels, channel_axis, spatial_dims, ignore_label = _annotated(args, images)
+            images, labels, channel_axis, spatial_dims, ignore_label, summary = _annotated(args, images)
         else:
             labels = [read_image(p, memory_limit=args.memory_limit, name="LABELS").array
                       for p in label_files]
@@ -141,13 +142,15 @@ def _run_train(args: argparse.Namespace) -> int:
             time_budget=args.time_budget, device=args.device, rng=args.seed, init_model=args.init_model,
             progress=None if args.quiet else Progress(),
         )
+        if summary is not None:  # the model remembers what it was trained on
+            model.config.setdefault("training", {})["annotations"] = dict(summary, folder=str(args.annotations))
         model.save(out, overwrite=args.overwrite)
     logger.info("model saved to %s", out)
     return EXIT_OK
 
 
 def _annotated(args: argparse.Namespace, images):
-    """Training data from ``--annotations``: ``(images, labels, channel_axis, spatial_dims, ignore_label)``."""
+    """Training data from ``--annotations``: images, labels, channel_axis, spatial_dims, ignore_label, summary."""
     from .._errors import InputError
     from ..annotation import replay, training_inputs
 
@@ -161,7 +164,8 @@ def _annotated(args: argparse.Namespace, images):
                            channel_axis=args.channel_axis, spatial_dims=args.spatial_dims,
                            ignore_label=-1 if args.ignore_label is None else args.ignore_label)
     logger.info("training on %d annotated sample(s): %s", len(data), "; ".join(data.samples))
-    return data.images, data.labels, data.channel_axis, data.spatial_dims, data.ignore_label
+    return (data.images, data.labels, data.channel_axis, data.spatial_dims, data.ignore_label,
+            annotations.summary())
 
 
 def _run_predict(args: argparse.Namespace) -> int:
