@@ -23,7 +23,7 @@ SQUARE = (slice(5, 15), slice(5, 15))
 
 
 def _expected() -> np.ndarray:
-    labels = np.full((20, 20), 2, np.int32)
+    labels = np.zeros((20, 20), np.int32)  # the background seed value (2) is written as 0
     labels[SQUARE] = 1
     return labels
 
@@ -81,6 +81,8 @@ def test_graph_cut_writes_exact_labels_and_metadata(inputs, tmp_path, capsys):
             "level": 0,
             "smoothness": 2.0,
             "connectivity": 1,
+            "background": "auto",
+            "instances": False,
             "channel_axis": None,
             "spatial_dims": 2,
             "spacing": [0.5, 0.5],

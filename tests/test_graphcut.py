@@ -33,22 +33,22 @@ def test_locality_keeps_labels_near_their_seeds(two_regions):
     image, seeds, expected = two_regions
     flat = np.full_like(image, 0.5)  # no appearance cue: distance alone decides
     with pytest.warns(UserWarning, match="constant"):
-        out = graph_cut(flat, seeds, locality=0.1, smoothness=0.01)
+        out = graph_cut(flat, seeds, locality=0.1, smoothness=0.01, background=None)
     np.testing.assert_array_equal(out[:, :20], 7)
     np.testing.assert_array_equal(out[:, 30:], 9)
 
 
 def test_two_regions_exact(two_regions):
     image, seeds, expected = two_regions
-    out = graph_cut(image, seeds)
+    out = graph_cut(image, seeds, background=None)
     assert out.dtype == np.int32
     np.testing.assert_array_equal(out, expected)
 
 
 def test_zero_smoothness_is_pixelwise_and_noisier(two_regions):
     image, seeds, expected = two_regions
-    rough = graph_cut(image, seeds, smoothness=0)
-    smooth = graph_cut(image, seeds, smoothness=2)
+    rough = graph_cut(image, seeds, smoothness=0, background=None)
+    smooth = graph_cut(image, seeds, smoothness=2, background=None)
     assert (rough != expected).sum() > (smooth != expected).sum()
 
 
@@ -66,10 +66,10 @@ def test_zero_smoothness_is_pixelwise_and_noisier(two_regions):
 )
 def test_dtype_and_layout_invariance(convert):
     sample = nuclei_2d((96, 96), n_nuclei=6)
-    reference = graph_cut(sample.image, sample.seeds)
+    reference = graph_cut(sample.image, sample.seeds, background=None)
     other = convert(sample.image)
     other.setflags(write=False)
-    np.testing.assert_array_equal(graph_cut(other, sample.seeds), reference)
+    np.testing.assert_array_equal(graph_cut(other, sample.seeds, background=None), reference)
 
 
 def test_uint8_bool_images():
@@ -79,21 +79,21 @@ def test_uint8_bool_images():
     seeds[12, 15] = 1
     seeds[0, :] = 2
     for image in (truth, truth.astype(np.uint8) * 200):
-        out = graph_cut(image, seeds)
+        out = graph_cut(image, seeds, background=None)
         np.testing.assert_array_equal(out == 1, truth)
 
 
 def test_input_never_mutated():
     sample = nuclei_2d((64, 64), n_nuclei=3)
     image, seeds = sample.image.copy(), sample.seeds.copy()
-    graph_cut(sample.image, sample.seeds)
+    graph_cut(sample.image, sample.seeds, background=None)
     np.testing.assert_array_equal(sample.image, image)
     np.testing.assert_array_equal(sample.seeds, seeds)
 
 
 def test_nuclei_2d_sample_iou():
     sample = nuclei_2d()
-    out = graph_cut(sample.image, sample.seeds)
+    out = graph_cut(sample.image, sample.seeds, background=None)
     assert iou(out == 1, sample.labels > 0) >= 0.87
     # every seed respected
     seeded = sample.seeds != 0
@@ -112,7 +112,7 @@ def test_touching_cells_multi_label():
     seeds[30, 55:60] = 2
     seeds[2, :] = 3
     seeds[:, 2] = 3
-    out = graph_cut(image, seeds)
+    out = graph_cut(image, seeds, background=None)
     for value in (1, 2, 3):  # each region is one piece holding its seeds
         assert ndi.label(out == value)[1] == 1
     assert iou(out == 1, left) > 0.95
@@ -123,13 +123,13 @@ def test_touching_cells_multi_label():
 def test_many_cells_with_one_seed_value_each():
     sample = nuclei_2d((128, 128), n_nuclei=8, rng=3)
     seeds = np.where(sample.seeds == 1, sample.labels + 1, sample.seeds == 2).astype(np.int32)
-    out = graph_cut(sample.image, seeds, progress=None)
+    out = graph_cut(sample.image, seeds, progress=None, background=None)
     assert set(np.unique(out)) == set(np.unique(seeds[seeds > 0]))
     scores = [iou(out == k + 1, sample.labels == k) for k in range(1, sample.labels.max() + 1)]
     assert min(scores) > 0.8 and np.mean(scores) > 0.88, scores
     assert iou(out == 1, sample.labels == 0) > 0.97
     # without the connection constraint, cells that look alike swap pixels
-    alike = graph_cut(sample.image, seeds, connected=False)
+    alike = graph_cut(sample.image, seeds, connected=False, background=None)
     assert np.mean([iou(alike == k + 1, sample.labels == k) for k in range(1, 9)]) < np.mean(scores)
 
 
@@ -152,9 +152,9 @@ def test_spacing_changes_the_cut_in_3d():
     free = seeds == 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # constant image
-        iso = graph_cut(image, seeds)
-        aniso = graph_cut(image, seeds, spacing=(4, 1, 1))
-        units = graph_cut(image, seeds, spacing=(2.0, 0.5, 0.5))  # same ratios
+        iso = graph_cut(image, seeds, background=None)
+        aniso = graph_cut(image, seeds, spacing=(4, 1, 1), background=None)
+        units = graph_cut(image, seeds, spacing=(2.0, 0.5, 0.5), background=None)  # same ratios
     # isotropic: 4 x-edges per row are cheaper than 8 z-edges -> free voxels join the bottom
     assert np.all(iso[free] == 1)
     # z-steps 4x longer -> z-edges 4x cheaper: 8/4 = 2 < 4 -> free voxels join the column
@@ -165,12 +165,12 @@ def test_spacing_changes_the_cut_in_3d():
 def test_constant_image_warns():
     image, seeds = _geometry_problem()
     with pytest.warns(UserWarning, match="image is constant"):
-        graph_cut(image, seeds)
+        graph_cut(image, seeds, background=None)
 
 
 def test_nuclei_3d_anisotropic_sample():
     sample = nuclei_3d()
-    out = graph_cut(sample.image, sample.seeds, spacing=sample.spacing)
+    out = graph_cut(sample.image, sample.seeds, spacing=sample.spacing, background=None)
     assert out.shape == sample.image.shape
     assert iou(out == 1, sample.labels > 0) >= 0.88
 
@@ -178,7 +178,7 @@ def test_nuclei_3d_anisotropic_sample():
 @pytest.mark.parametrize("connectivity", [6, 18, 26])
 def test_3d_connectivities(connectivity):
     sample = nuclei_3d((16, 64, 64), n_nuclei=3, rng=2)
-    out = graph_cut(sample.image, sample.seeds, spacing=sample.spacing, connectivity=connectivity)
+    out = graph_cut(sample.image, sample.seeds, spacing=sample.spacing, connectivity=connectivity, background=None)
     assert iou(out == 1, sample.labels > 0) >= 0.8
 
 
@@ -186,7 +186,7 @@ def test_time_series_frame_by_frame_with_seeds_on_first_frame():
     sample = nuclei_time_series(n_frames=4, shape=(96, 96), n_nuclei=5)
     assert not sample.seeds[1:].any()
     done = []
-    out = graph_cut(sample.image, sample.seeds, spatial_dims=2, progress=lambda f, m: done.append(f))
+    out = graph_cut(sample.image, sample.seeds, spatial_dims=2, progress=lambda f, m: done.append(f), background=None)
     for t in range(4):
         assert iou(out[t] == 1, sample.labels[t] > 0) >= 0.85, t
     assert done[-1] == pytest.approx(1.0)
@@ -196,14 +196,14 @@ def test_time_series_frame_by_frame_with_seeds_on_first_frame():
 def test_seeds_of_one_frame_apply_to_every_frame(two_regions):
     image, seeds, expected = two_regions
     stack = np.stack([image, image[:, ::-1]])
-    out = graph_cut(stack, seeds, spatial_dims=2)
+    out = graph_cut(stack, seeds, spatial_dims=2, background=None)
     np.testing.assert_array_equal(out[0], expected)
     assert out.shape == stack.shape
 
 
 def test_singleton_leading_axis_matches_2d(two_regions):
     image, seeds, expected = two_regions
-    out = graph_cut(image[np.newaxis], seeds[np.newaxis])
+    out = graph_cut(image[np.newaxis], seeds[np.newaxis], background=None)
     np.testing.assert_array_equal(out[0], expected)
 
 
@@ -217,10 +217,10 @@ def test_colour_separates_what_grey_cannot():
     seeds = np.zeros((40, 40), np.int32)
     seeds[20, 20] = 1
     seeds[0, 0] = 2
-    out = graph_cut(rgb, seeds, channel_axis=-1)
+    out = graph_cut(rgb, seeds, channel_axis=-1, background=None)
     np.testing.assert_array_equal(out == 1, disk)
     channels_first = np.moveaxis(rgb, -1, 0)
-    np.testing.assert_array_equal(graph_cut(channels_first, seeds, channel_axis=0), out)
+    np.testing.assert_array_equal(graph_cut(channels_first, seeds, channel_axis=0, background=None), out)
 
 
 def test_five_channel_fluorescence():
@@ -233,14 +233,14 @@ def test_five_channel_fluorescence():
     seeds = np.zeros((40, 40), np.int32)
     seeds[18:22, 20] = 1
     seeds[0, :] = 2
-    out = graph_cut(image.astype(np.float32), seeds, channel_axis=0)
+    out = graph_cut(image.astype(np.float32), seeds, channel_axis=0, background=None)
     assert iou(out == 1, disk) > 0.95
 
 
 def test_large_seed_values_widen_dtype(two_regions):
     image, seeds, expected = two_regions
     big = np.where(seeds == 9, np.int64(2**40), seeds.astype(np.int64))
-    out = graph_cut(image, big)
+    out = graph_cut(image, big, background=None)
     assert out.dtype == np.int64
     np.testing.assert_array_equal(out, np.where(expected == 9, 2**40, 7))
 
@@ -249,7 +249,7 @@ def test_seeds_covering_everything_returned_with_warning():
     seeds = np.ones((6, 6), np.int32)
     seeds[:, 3:] = 2
     with pytest.warns(UserWarning, match="seeds cover every pixel"):
-        out = graph_cut(np.random.default_rng(0).random((6, 6)), seeds)
+        out = graph_cut(np.random.default_rng(0).random((6, 6)), seeds, background=None)
     np.testing.assert_array_equal(out, seeds)
 
 
@@ -260,7 +260,7 @@ def test_progress_can_cancel(two_regions):
         raise Cancelled()
 
     with pytest.raises(Cancelled):
-        graph_cut(image, seeds, progress=cancel)
+        graph_cut(image, seeds, progress=cancel, background=None)
 
 
 @pytest.mark.parametrize(
@@ -284,7 +284,7 @@ def test_progress_can_cancel(two_regions):
 )
 def test_bad_input_errors_name_the_problem(image, seeds, kwargs, match):
     with pytest.raises(InputError, match=match):
-        graph_cut(image, seeds, **kwargs)
+        graph_cut(image, seeds, **kwargs, background=None)
 
 
 def test_memory_guard_refuses_before_building():
@@ -292,13 +292,13 @@ def test_memory_guard_refuses_before_building():
     seeds = np.zeros((64, 64), np.int32)
     seeds[0, 0], seeds[-1, -1] = 1, 2
     with pytest.raises(ResourceLimitError, match=r"needs about .* GB .* crop the image"):
-        graph_cut(image, seeds, memory_limit=10_000)
+        graph_cut(image, seeds, memory_limit=10_000, background=None)
 
 
 def test_dask_input_checked_before_it_is_read(two_regions):
     da = pytest.importorskip("dask.array")
     image, seeds, expected = two_regions
-    np.testing.assert_array_equal(graph_cut(da.from_array(image, chunks=16), seeds), expected)
+    np.testing.assert_array_equal(graph_cut(da.from_array(image, chunks=16), seeds, background=None), expected)
 
     def never_read(block):
         raise AssertionError("the image was read before the memory check")
@@ -307,7 +307,7 @@ def test_dask_input_checked_before_it_is_read(two_regions):
     big_seeds = np.zeros((4096, 4096), np.uint8)
     big_seeds[0, 0], big_seeds[1, 1] = 1, 2
     with pytest.raises(ResourceLimitError):
-        graph_cut(lazy, big_seeds, memory_limit=10**6)
+        graph_cut(lazy, big_seeds, memory_limit=10**6, background=None)
 
 
 def test_int32_arc_limit_refused():

@@ -7,7 +7,9 @@ import warnings
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
+from scipy import ndimage as ndi
 
+from ._errors import InputError
 from ._labels import label_dtype
 from ._progress import Reporter
 from ._seeds import check_seeds
@@ -111,6 +113,8 @@ def graph_cut(
     max_iter: int = 5,
     memory_limit: Optional[int] = None,
     progress: Optional[Callable[[float, str], None]] = None,
+    background: Any = "auto",
+    instances: bool = False,
 ) -> np.ndarray:
     """Segment an image into the regions marked by seeds, by max-flow/min-cut.
 
@@ -171,12 +175,28 @@ def graph_cut(
     progress : callable, optional
         ``progress(fraction, message)``, called between frames and moves.  It
         may raise :class:`napari_segkit.Cancelled` to stop the job.
+    background : int, "auto" or None
+        The seed value painted on the background; its region becomes 0 in
+        the output (napari's and every method's convention), the other
+        regions keep their seed values.  ``"auto"`` (default): 2 when the
+        seeds hold a 2 (the convention of the widgets: 1 = object,
+        2 = background), otherwise the value whose region is largest.
+        None keeps every seed value (the output then has no 0).
+    instances : bool
+        Instance output: each connected group of seeds of an object value
+        becomes its own object, ids 1..K in scan order of the groups; where
+        objects seeded separately touch, they are split along the strongest
+        edges between their seeds (marker-controlled watershed on the
+        gradient magnitude, inside the cut's object region).  Object pieces
+        that hold no seed become objects of their own (after the seeded
+        ones) when they are at least half the median size of the seeded
+        objects; smaller ones (noise) become background.  Background is 0.
 
     Returns
     -------
     labels : ndarray of int32 (int64 if a seed value needs it)
-        The image's shape without the channel axis; every pixel holds one of
-        the seed values.
+        The image's shape without the channel axis: the seed values, with the
+        background value as 0; with ``instances=True`` one id per object.
 
     Raises
     ------
@@ -211,7 +231,6 @@ def graph_cut(
     locality = check_positive_number(locality, name="locality", allow_zero=True)
     if not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
         raise_input = f"max_iter must be a positive integer, got {max_iter!r}"
-        from ._errors import InputError
 
         raise InputError(raise_input)
     max_cycles = int(max_iter)
@@ -275,6 +294,83 @@ def graph_cut(
             smoothness, locality, bool(connected), conn, max_cycles, frame_report, out[frame],
         )
         frame_report(1.0, f"frame {i + 1}/{len(frames)} done")
+    background_value = _background_value(background, values, out)
+    if instances:
+        if background_value is None:
+            raise InputError("instances=True needs a background value: pass background=<seed value>")
+        return _instances(features, seed_array, out, values, background_value, ndim_spatial, spacing)
+    if background_value is not None:
+        out[out == background_value] = 0
+    return out
+
+
+def _background_value(background: Any, values: np.ndarray, out: np.ndarray) -> Optional[int]:
+    """The seed value that means background (see ``graph_cut``'s ``background``)."""
+    if background is None:
+        return None
+    if isinstance(background, str):
+        if background != "auto":
+            raise InputError(f"background must be a seed value, 'auto' or None, got {background!r}")
+        if 2 in values:
+            return 2
+        counts = [np.count_nonzero(out == v) for v in values]
+        return int(values[int(np.argmax(counts))])
+    if isinstance(background, (bool, np.bool_)) or not isinstance(background, (int, np.integer)):
+        raise InputError(f"background must be a seed value, 'auto' or None, got {background!r}")
+    if int(background) not in values:
+        raise InputError(f"background={background} is not a seed value; the seeds hold {values.tolist()}")
+    return int(background)
+
+
+def _instances(features, seeds, regions, values, background, n_spatial, spacing) -> np.ndarray:
+    """One object per connected seed group, touching objects split between their seeds."""
+    from skimage.segmentation import watershed
+
+    full_shape = regions.shape
+    leading = full_shape[: len(full_shape) - n_spatial]
+    out = np.zeros(full_shape, dtype=np.int32)
+    structure = ndi.generate_binary_structure(n_spatial, n_spatial)
+    broadcast = seeds.shape != full_shape
+    sigma = tuple(min(spacing) / s for s in spacing)
+    for frame in np.ndindex(*leading):
+        frame_seeds = seeds if broadcast else seeds[frame]
+        frame_regions = regions[frame]
+        gradient = np.zeros(frame_regions.shape, dtype=np.float64)
+        for c in range(features.shape[-1]):
+            gradient += ndi.gaussian_gradient_magnitude(np.asarray(features[frame][..., c], np.float64), sigma) ** 2
+        next_id = 1
+        target = out[frame] if frame else out
+        unseeded = []
+        for value in values:
+            if value == background:
+                continue
+            region = frame_regions == value
+            if not region.any():
+                continue
+            groups, n_groups = ndi.label((frame_seeds == value) & region, structure=structure)
+            if n_groups:
+                split = watershed(gradient, markers=groups, mask=region)
+                placed = split > 0
+                target[placed] = split[placed] + (next_id - 1)
+                next_id += n_groups
+            rest = region & (target == 0)
+            if rest.any():
+                unseeded.append(rest)
+        seeded_sizes = np.bincount(target.ravel())[1:]
+        seeded_sizes = seeded_sizes[seeded_sizes > 0]
+        min_size = 0.5 * float(np.median(seeded_sizes)) if seeded_sizes.size else 1.0
+        for rest in unseeded:
+            pieces, n_pieces = ndi.label(rest, structure=ndi.generate_binary_structure(n_spatial, 1))
+            if not n_pieces:
+                continue
+            sizes = np.bincount(pieces.ravel())
+            keep = np.flatnonzero(sizes >= min_size)
+            keep = keep[keep > 0]
+            lookup = np.zeros(n_pieces + 1, dtype=np.int64)
+            lookup[keep] = np.arange(next_id, next_id + len(keep))
+            placed = lookup[pieces]
+            target[placed > 0] = placed[placed > 0]
+            next_id += len(keep)
     return out
 
 

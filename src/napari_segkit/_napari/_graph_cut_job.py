@@ -42,6 +42,7 @@ class GraphCutJob(Job):
     connectivity: object = 1  # int, or "full" for all neighbours
     spatial_dims: Optional[int] = None
     memory_limit: Optional[int] = None
+    instances: bool = False
     cancel_event: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -81,6 +82,7 @@ class GraphCutJob(Job):
             spatial_dims=self.spatial_dims,
             memory_limit=self.memory_limit,
             progress=progress,
+            instances=self.instances,
         )
         return LayerOutput(labels, level=level)
 

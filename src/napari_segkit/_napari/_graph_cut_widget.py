@@ -65,6 +65,11 @@ class GraphCutWidget(MethodWidget):
             tooltip="Cut each 2-D plane of a 3-D/4-D image on its own (time series, "
             "or stacks too coarse in z).",
         )
+        self._instances = CheckBox(
+            text="Instances",
+            tooltip="One object per connected group of object seeds; touching objects seeded "
+            "separately are split between their seeds. Background (2) is 0 either way.",
+        )
         self._live = CheckBox(
             text="Live (re-cut after each stroke)",
             tooltip=f"Re-run {LIVE_DELAY_MS} ms after you stop painting the seeds layer; "
@@ -82,7 +87,7 @@ class GraphCutWidget(MethodWidget):
         self._new_seeds_button.changed.connect(self.new_seeds_layer)
         self._layer_combos["seeds"].changed.connect(self._live_recut.layer_changed)
         return [self._new_seeds_button, self._smoothness, self._connectivity,
-                self._channel_axis, self._per_plane, self._live]
+                self._channel_axis, self._per_plane, self._instances, self._live]
 
     # ------------------------------------------------------------------ state
     @property
@@ -104,6 +109,7 @@ class GraphCutWidget(MethodWidget):
             smoothness=float(self._smoothness.value),
             connectivity=self._connectivity.value,
             spatial_dims=self._spatial_dims(),
+            instances=bool(self._instances.value),
         )
 
     def image_changed(self) -> None:

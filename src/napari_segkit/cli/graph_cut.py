@@ -26,6 +26,11 @@ def register(verbs) -> None:
                         help="weight of the boundary term (default 2.0; 0 = per-pixel)")
     parser.add_argument("--connectivity", type=int, default=1, metavar="N",
                         help="1 = face neighbours (default) up to ndim, or 4/8 (2-D), 6/18/26 (3-D)")
+    parser.add_argument("--background", default="auto", metavar="V",
+                        help="seed value painted on the background, written as 0 (default 'auto': 2 if "
+                        "painted, else the largest region; 'none' keeps the seed values)")
+    parser.add_argument("--instances", action="store_true",
+                        help="one object per connected group of object seeds (touching objects split)")
     add_output_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -33,11 +38,23 @@ def register(verbs) -> None:
 def run(args: argparse.Namespace) -> int:
     from .. import graphcut
 
+    from .._errors import InputError
+
+    background = args.background.strip().lower()
+    if background == "none":
+        background = None
+    elif background != "auto":
+        try:
+            background = int(background)
+        except ValueError:
+            raise InputError(f"--background must be a seed value, 'auto' or 'none', got {args.background!r}") from None
+
     def compute(job):
         return graphcut.graph_cut(
             job.array, job.extras[0], spacing=job.spacing, channel_axis=job.channel_axis,
             smoothness=args.smoothness, connectivity=args.connectivity,
             spatial_dims=job.spatial_dims, memory_limit=job.memory_limit, progress=job.progress,
+            background=background, instances=args.instances,
         )
 
     return run_image_to_labels(
@@ -45,6 +62,6 @@ def run(args: argparse.Namespace) -> int:
         command="graph-cut",
         compute=compute,
         parameters={"seeds": args.seeds, "smoothness": args.smoothness,
-                    "connectivity": args.connectivity},
+                    "connectivity": args.connectivity, "background": background, "instances": args.instances},
         extra_inputs=[("SEEDS", args.seeds)],
     )
