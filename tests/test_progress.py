@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from napari_segkit._progress import LatestProgress, Reporter, throttled
 
 
@@ -50,3 +52,21 @@ def test_reporter_maps_sub_ranges_into_a_latest_progress():
     latest = LatestProgress()
     Reporter(latest).sub(0.5, 1.0).sub(0.0, 0.5)(1.0, "half of the second half")
     assert latest.take() == (0.75, "half of the second half")
+
+
+def test_blas_threads_limits_inside_the_block_and_restores_after():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from napari_segkit._threads import blas_threads
+
+    def blas_limits():
+        return [info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"]
+
+    before = blas_limits()
+    if not before:
+        pytest.skip("no BLAS library found by threadpoolctl")
+    with blas_threads(1):
+        assert blas_limits() == [1] * len(before)
+        with blas_threads(1):  # nested: still limited, and not restored by the inner exit
+            pass
+        assert blas_limits() == [1] * len(before)
+    assert blas_limits() == before

@@ -32,6 +32,7 @@ from typing import Any, Callable, Optional, Tuple
 import numpy as np
 
 from .._errors import Cancelled, DeviceError, InputError, ResourceLimitError, UnsafeFileError
+from .._threads import blas_threads, gui_job_threads
 from ._layers import array_digest
 
 __all__ = ["EXPECTED_ERRORS", "Job", "JobResult", "LayerOutput", "run_job"]
@@ -187,7 +188,8 @@ class Job:
         try:
             report = self.reporter(progress)
             report(0.0, "")  # an early cancel check; an empty message keeps the status
-            value = self.compute(report)
+            with blas_threads(gui_job_threads()):  # leave a core to the GUI thread
+                value = self.compute(report)
             if self.cancelled:  # cancelled during the last, uninterruptible step
                 raise Cancelled("cancelled by the user")
             outputs = _as_outputs(value)

@@ -30,6 +30,7 @@ from scipy import sparse
 
 from .._errors import InputError
 from .._progress import check_cancelled
+from .._threads import blas_threads
 
 __all__ = ["DENSE_MAX_NODES", "SOLVERS", "normalized_adjacency", "smallest_eigenvectors"]
 
@@ -111,7 +112,8 @@ def smallest_eigenvectors(
         from scipy.linalg import eigh
 
         dense = adjacency.toarray()
-        mu, vectors = eigh(dense, subset_by_index=[n - k, n - 1], driver="evr")
+        with blas_threads(1):  # small problems: one thread is faster and leaves the other cores free
+            mu, vectors = eigh(dense, subset_by_index=[n - k, n - 1], driver="evr")
     elif method == "arpack":
         from scipy.sparse.linalg import eigsh
 
