@@ -10,6 +10,7 @@ import pytest
 from napari_segkit import Cancelled, InputError, ResourceLimitError, UnsafeFileError
 from napari_segkit._napari._jobs import Job, JobResult, LayerOutput, run_job
 from napari_segkit._napari._layers import array_digest
+from napari_segkit._stoppable import child_processes_supported
 
 
 def test_array_result_becomes_labels_output_with_digest():
@@ -109,3 +110,45 @@ def test_runs_in_a_plain_thread():
     thread.start()
     thread.join(10)
     assert out["r"].labels.tolist() == [1, 1, 1, 1]
+
+
+def _in_child_compute(progress):
+    import os
+    import warnings
+
+    progress(0.5, "half")
+    warnings.warn("few distinct values", UserWarning, stacklevel=1)
+    return LayerOutput(np.full((3, 3), os.getpid(), dtype=np.int64))
+
+
+@pytest.mark.skipif(not child_processes_supported(), reason="jobs run in child processes on Linux only")
+def test_an_isolated_job_runs_in_another_process_relaying_progress_warnings_and_errors():
+    import os
+
+    seen = []
+    with pytest.warns(UserWarning, match="few distinct values"):
+        result = Job(_in_child_compute, isolate=True).run(lambda f, m: seen.append((f, m)))
+    assert result.ok and int(result.labels[0, 0]) != os.getpid()  # computed in a child
+    assert (0.5, "half") in seen and result.digest is not None
+
+    def refuse(progress):
+        raise InputError("n_clusters must be at least 1; got 0")
+
+    result = Job(refuse, isolate=True).run()
+    assert result.error == "n_clusters must be at least 1; got 0"
+
+
+@pytest.mark.skipif(not child_processes_supported(), reason="jobs run in child processes on Linux only")
+def test_cancelling_an_isolated_job_stops_a_silent_computation_within_half_a_second():
+    import threading
+    import time
+
+    def silent(progress):  # a long library call that never reports nor checks
+        time.sleep(60)
+        return np.zeros(2)
+
+    job = Job(silent, isolate=True)
+    threading.Timer(0.5, job.cancel).start()
+    start = time.perf_counter()
+    result = job.run()
+    assert result.cancelled and time.perf_counter() - start < 0.5 + 0.5

@@ -80,7 +80,9 @@ class ClusteringWidget(MethodWidget):
     # the output name is "<image> <method>": the method part is the suffix of each run
     method_name = ""
     run_verb = "clustering"
-    cancel_note = "cancelling: stops at the next step or block"
+    cancel_note = "cancelling"
+    isolate_jobs = True  # a child process: no GIL shared with the GUI, stopped at once by Cancel
+    job_modules = ("sklearn.cluster", "skimage.segmentation", "dask.array")
     idle_hint = "Choose an image and a method, then Run."
 
     def create_parameters(self):

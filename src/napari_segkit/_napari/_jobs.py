@@ -32,6 +32,7 @@ from typing import Any, Callable, Optional, Tuple
 import numpy as np
 
 from .._errors import Cancelled, DeviceError, InputError, ResourceLimitError, UnsafeFileError
+from .._stoppable import child_processes_supported, run_in_child
 from .._threads import blas_threads, gui_job_threads
 from ._layers import array_digest
 
@@ -146,10 +147,18 @@ class Job:
     """
 
     cancel_event: threading.Event
+    #: run ``compute`` in a forked child process (Linux): it then never holds the GUI's GIL,
+    #: runs at lower priority than the GUI and is stopped at once by a cancel.  Only for
+    #: computations that return their whole result and change no state of this process.
+    isolate: bool = False
+    #: modules an isolated job imports before forking (imports in the child are lost when it ends)
+    preload: Tuple[str, ...] = ()
 
-    def __init__(self, compute: Optional[Callable[[Progress], Any]] = None, *, name: str = "") -> None:
+    def __init__(self, compute: Optional[Callable[[Progress], Any]] = None, *, name: str = "",
+                 isolate: bool = False) -> None:
         self._compute = compute
         self.name = name
+        self.isolate = bool(isolate)
         self.cancel_event = threading.Event()
 
     def compute(self, progress: Progress) -> Any:
@@ -189,7 +198,10 @@ class Job:
             report = self.reporter(progress)
             report(0.0, "")  # an early cancel check; an empty message keeps the status
             with blas_threads(gui_job_threads()):  # leave a core to the GUI thread
-                value = self.compute(report)
+                if self.isolate and child_processes_supported():
+                    value = run_in_child(self.compute, report, preload=self.preload)
+                else:
+                    value = self.compute(report)
             if self.cancelled:  # cancelled during the last, uninterruptible step
                 raise Cancelled("cancelled by the user")
             outputs = _as_outputs(value)

@@ -67,6 +67,11 @@ class MethodWidget(Container):
     layer_inputs: ClassVar[Tuple[LayerInput, ...]] = ()
     #: offer a Channel axis choice for multichannel non-RGB images
     channel_axis_choice: ClassVar[bool] = True
+    #: run jobs in a child process (see :attr:`Job.isolate`): only when ``compute``
+    #: changes nothing outside its result (no caches, no Qt signals)
+    isolate_jobs: ClassVar[bool] = False
+    #: modules such a job imports before it forks (so each run does not import them again)
+    job_modules: ClassVar[Tuple[str, ...]] = ()
 
     def __init__(self, napari_viewer: "napari.viewer.Viewer") -> None:
         # scrollable: many docks open at once scroll instead of pushing controls off screen
@@ -272,6 +277,8 @@ class MethodWidget(Container):
             return None
         if not isinstance(job, Job):
             job = Job(job, name=image.name)
+        if self.isolate_jobs:
+            job.isolate, job.preload = True, tuple(self.job_modules)
         inputs = [image_layer, *(layer for layer in layers.values() if layer is not None)]
         self._job, self._job_image = job, image
         self._job_layers = tuple(weakref.ref(unwrap(layer)) for layer in inputs)

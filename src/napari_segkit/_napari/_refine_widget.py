@@ -65,7 +65,9 @@ class RefineWidget(MethodWidget):
 
     method_name = "refined"
     run_verb = "refining"
-    cancel_note = "cancelling: stops after the current iteration"
+    cancel_note = "cancelling"
+    isolate_jobs = True  # a child process: no GIL shared with the GUI, stopped at once by Cancel
+    job_modules = ("maxflow", "scipy.ndimage")
     idle_hint = "Choose the image and its probability map, then Run."
     layer_inputs = (
         LayerInput("probabilities", "Probabilities", "image", prefer="prob",

@@ -31,7 +31,9 @@ Progress = Callable[[float, str], None]
 class _SpectralWidget(MethodWidget):
     """Shared controls and run of the two spectral widgets."""
 
-    cancel_note = "cancelling: stops after the current eigen-solve"
+    cancel_note = "cancelling"
+    isolate_jobs = True  # a child process: no GIL shared with the GUI, stopped at once by Cancel
+    job_modules = ("sklearn.cluster", "skimage.segmentation", "scipy.sparse.linalg", "scipy.linalg")
     layer_inputs = (
         LayerInput("superpixels", "Superpixels", "labels", prefer="slic", optional=True),
     )
