@@ -44,6 +44,16 @@ def _context():
         return _CONTEXT
 
 
+def _stop(process) -> None:
+    """Terminate ``process`` if it still runs (kill it if it ignores that)."""
+    if process.is_alive():
+        process.terminate()
+        process.join(1.0)
+        if process.is_alive():
+            process.kill()
+            process.join(1.0)
+
+
 def _child(connection, function, args, kwargs) -> None:
     try:
         result = (True, function(*args, **kwargs))
@@ -112,12 +122,7 @@ def call_stoppable(
                 )
     finally:
         receiver.close()
-        if process.is_alive():
-            process.terminate()
-            process.join(1.0)
-            if process.is_alive():
-                process.kill()
-                process.join(1.0)
+        _stop(process)
 
 
 #: a job run by :func:`run_in_child` lowers its priority by this much (os.nice), so the GUI goes first
@@ -244,9 +249,4 @@ def run_in_child(
                     )
     finally:
         receiver.close()
-        if process.is_alive():
-            process.terminate()
-            process.join(1.0)
-            if process.is_alive():
-                process.kill()
-                process.join(1.0)
+        _stop(process)
