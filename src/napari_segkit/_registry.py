@@ -89,6 +89,7 @@ CLUSTERING = Widget("clustering_widget", "Clustering", "_clustering_widget:Clust
 NORMALIZED_CUT = Widget("normalized_cut_widget", "Normalized cut", "_spectral_widget:NormalizedCutWidget")
 SPECTRAL = Widget("spectral_clustering_widget", "Spectral clustering", "_spectral_widget:SpectralClusteringWidget")
 GRABCUT = Widget("grabcut_widget", "GrabCut", "_grabcut_widget:GrabCutWidget")
+CLICKS = Widget("clicks_widget", "Clicks", "_clicks_widget:ClicksWidget")
 REFINE = Widget("refine_widget", "Refine probabilities", "_refine_widget:RefineWidget")
 TRAIN = Widget("train_widget", "Train network", "_train_widget:TrainWidget")
 PREDICT = Widget("predict_widget", "Predict with network", "_predict_widget:PredictWidget")
@@ -106,7 +107,7 @@ METHODS: Tuple[Method, ...] = (
     Method("normalized_cut", ".spectral", cli="spectral", widget=NORMALIZED_CUT, docs="docs/spectral.md"),
     Method("spectral_clustering", ".spectral", cli="spectral", widget=SPECTRAL, docs="docs/spectral.md"),
     Method("grabcut", ".grabcut", cli="grabcut", widget=GRABCUT, docs="docs/grabcut.md"),
-    Method("segment_clicks", ".prompts", cli="clicks", docs="docs/grabcut.md"),
+    Method("segment_clicks", ".prompts", cli="clicks", widget=CLICKS, docs="docs/grabcut.md"),
     Method("crf_refine", ".refine", cli="refine", widget=REFINE, docs="docs/refine.md"),
     Method("graph_cut_refine", ".refine", cli="refine", widget=REFINE, docs="docs/refine.md"),
     Method("refine_instances", ".refine", cli="refine", widget=REFINE, docs="docs/refine.md"),

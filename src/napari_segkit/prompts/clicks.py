@@ -232,6 +232,7 @@ class ClickSegmenter:
         extent = np.array([w.max() - w.min() + 1 for w in where], dtype=np.float64)
         extent = extent * np.asarray(self.spacing) / min(self.spacing)
         obj = _Object(label, max(float(np.exp(np.mean(np.log(extent)))) / 2.0, RADIUS_RANGE[0]))
+        obj.region = tuple(slice(int(w.min()), int(w.max()) + 1) for w in where)
         self._objects[label] = obj
         return obj
 
