@@ -11,8 +11,8 @@ def _graph_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--superpixels", default=None, metavar="slic|pixels|FILE",
                         help="graph nodes: SLIC superpixels, single pixels, or a labels file "
                         "(default: pixels for small images, else SLIC)")
-    parser.add_argument("--n-superpixels", type=int, default=400, metavar="N",
-                        help="SLIC superpixels when they are used (default 400)")
+    parser.add_argument("--n-superpixels", type=int, default=None, metavar="N",
+                        help="SLIC superpixels when they are used (default: about 4 per object, 200 to 1000)")
     parser.add_argument("--seed", type=int, default=0, metavar="N",
                         help="random seed (default 0): same seed, same labels")
 

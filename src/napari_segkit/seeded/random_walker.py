@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
 from typing import Any, Callable, Optional, Sequence
 
@@ -15,6 +16,9 @@ __all__ = ["random_walker", "estimate_random_walker_memory"]
 
 DEFAULT_BETA = 500.0
 DEFAULT_TOL = 1e-3
+# seconds per pixel and seed value of one conjugate-gradient solve, measured on a
+# 450 x 450 two-channel image with two seed values on 2 shared cores (about 10 s)
+SECONDS_PER_PIXEL_AND_VALUE = 2.5e-5
 
 
 def estimate_random_walker_memory(
@@ -139,7 +143,8 @@ def random_walker(
         if present.size == 1:
             out = np.where(frame_seeds >= 0, present[0], 0)
         else:
-            report(0.0, f"random walker{where}")
+            seconds = SECONDS_PER_PIXEL_AND_VALUE * frame_seeds.size * present.size
+            report(0.0, f"random walker{where}: {present.size} seed values, about {seconds:.0f} s")
             data = normalise_channels(frame)[0].astype(np.float64)
             with warnings.catch_warnings():
                 # scikit-image warns about isolated unlabelled pixels it fills itself

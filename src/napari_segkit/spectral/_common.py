@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 # (about 16,000 pixels in 2-D, 4,000 voxels in 3-D; about a second per eigensolve)
 AUTO_LU_FILL = 1.5e6
 DEFAULT_N_SUPERPIXELS = 400
+# the object-scale default (about 4 superpixels per object) is kept within these bounds
+AUTO_SUPERPIXELS = (200, 1000)
 
 
 @dataclass
@@ -39,7 +41,7 @@ class GraphOptions:
     """The affinity options both methods take (see their docstrings)."""
 
     superpixels: Any = None
-    n_superpixels: int = DEFAULT_N_SUPERPIXELS
+    n_superpixels: Optional[int] = None
     compactness: Optional[float] = None
     smoothing: float = 0.0
     texture_sigma: float = 2.0
@@ -74,7 +76,8 @@ def checked_options(*, solver: str, **values: Any) -> GraphOptions:
 
 def check_options(options: GraphOptions) -> None:
     """Validate the numeric options before any work."""
-    options.n_superpixels = check_int(options.n_superpixels, name="n_superpixels", minimum=2)
+    if options.n_superpixels is not None:
+        options.n_superpixels = check_int(options.n_superpixels, name="n_superpixels", minimum=2)
     if options.compactness is not None:
         options.compactness = check_positive_number(options.compactness, name="compactness")
     options.smoothing = check_positive_number(options.smoothing, name="smoothing", allow_zero=True)
@@ -138,6 +141,7 @@ def build_graph(prepared: PreparedImage, options: GraphOptions, *, method: str) 
             choice = "pixels"
         else:
             choice = "slic"
+            _default_superpixels(options, prepared, method)
             warnings.warn(
                 f"image has {n_pixels:,} pixels: {method} runs on about {options.n_superpixels} SLIC "
                 "superpixels; pass superpixels='slic' to silence this or superpixels='pixels' "
@@ -155,6 +159,7 @@ def build_graph(prepared: PreparedImage, options: GraphOptions, *, method: str) 
     if isinstance(choice, str) and choice == "pixels":
         return pixel_graph(features, prepared.spacing, contrast=options.contrast)
     if isinstance(choice, str):  # "slic"
+        _default_superpixels(options, prepared, method)
         compactness = options.compactness
         if compactness is None:
             compactness = 10.0 if prepared.data.shape[-1] == 3 else 0.1
@@ -164,6 +169,19 @@ def build_graph(prepared: PreparedImage, options: GraphOptions, *, method: str) 
     else:
         labels = _check_superpixel_array(choice, prepared)
     return region_graph(features, labels, prepared.spacing, contrast=options.contrast)
+
+
+def _default_superpixels(options: GraphOptions, prepared, method: str) -> None:
+    """``n_superpixels=None``: about four per object of the image's object scale, 200 to 1000."""
+    if options.n_superpixels is not None:
+        return
+    from .._scale import object_radius, superpixels_for
+
+    radius = object_radius(prepared.data, prepared.spacing)
+    low, high = AUTO_SUPERPIXELS
+    options.n_superpixels = int(np.clip(superpixels_for(prepared.data.shape[:-1], radius), low, high))
+    logger.info("%s: objects of radius about %.1f pixels, so n_superpixels=%d", method, radius,
+                options.n_superpixels)
 
 
 def order_labels(node_labels: np.ndarray, graph: AffinityGraph, prepared: PreparedImage) -> np.ndarray:

@@ -41,7 +41,7 @@ def spectral_clustering(
     n_clusters: int,
     *,
     superpixels: Any = None,
-    n_superpixels: int = 400,
+    n_superpixels: Optional[int] = None,
     compactness: Optional[float] = None,
     channel_axis: Optional[int] = None,
     spacing: Optional[Sequence[float]] = None,
