@@ -17,7 +17,7 @@ import numpy as np
 from .._errors import InputError
 from .._image import normalise_channels as normalise_intensities
 from .._seeds import check_seeds
-from .._validation import as_image_array, check_channel_axis, check_finite, move_channels_last
+from .._validation import as_image_array, check_channel_axis, check_finite
 
 __all__ = [
     "normalise_intensities",
@@ -44,17 +44,19 @@ def prepare_image(
         For a bad dtype, an empty array, a bad ``channel_axis``, non-finite
         values, or a spatial part that is not 2-D or 3-D.
     """
+    from .._image import parse_image
+
     array = as_image_array(image, name="image")
-    axis = check_channel_axis(channel_axis, array.ndim)
-    channels_last = move_channels_last(array, axis)
-    spatial = tuple(channels_last.shape[:-1])
-    if len(spatial) not in (2, 3):
+    channel_axis = check_channel_axis(channel_axis, array.ndim)
+    n_plain = array.ndim - (channel_axis is not None)
+    if n_plain not in (2, 3):
         raise InputError(
             f"{method} accepts 2-D or 3-D images with an optional channel axis; image has "
-            f"shape {array.shape} ({len(spatial)} non-channel dimension(s)"
-            f"{'' if axis is None else f', channel_axis={axis}'})"
+            f"shape {array.shape} ({n_plain} non-channel dimension(s)"
+            f"{'' if channel_axis is None else f', channel_axis={channel_axis}'})"
         )
-    check_finite(array, name="image")
+    parsed = parse_image(array, method=method, channel_axis=channel_axis, spatial_dims=n_plain, lazy=False)
+    channels_last, spatial = parsed.data, parsed.spatial_shape
     return channels_last, spatial
 
 
