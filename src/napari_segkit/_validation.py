@@ -25,9 +25,14 @@ __all__ = [
     "check_int",
     "check_int_tuple",
     "check_memory_limit",
+    "check_option",
+    "validate_options",
     "check_positive_number",
     "check_rng",
+    "lazily_finite",
     "parse_byte_count",
+    "safe_value_range",
+    "check_resampled_size",
     "check_spacing",
     "check_spatial_dims",
     "move_channels_last",
@@ -61,12 +66,100 @@ def as_image_array(image: Any, *, name: str = "image", lazy: bool = False) -> np
         _check_dtype(dtype, name)
         _check_not_empty(tuple(image.shape), name)
         if lazy:
-            return image
+            return _lazy_range_check(image, name)
         image = image.compute()
     array = np.asarray(image)
     _check_dtype(array.dtype, name)
     _check_not_empty(array.shape, name)
-    return array
+    return safe_value_range(array, name=name)
+
+
+#: Float values beyond this magnitude (or finite ones below its inverse) make
+#: squared differences, kernels and graph capacities overflow or underflow.
+EXTREME_MAGNITUDE = 1e100
+
+
+def _magnitude(values: np.ndarray) -> float:
+    """Largest finite absolute value of ``values`` (0 when none is finite)."""
+    with np.errstate(invalid="ignore"):
+        low, high = np.nanmin(values), np.nanmax(values)
+    if not (np.isfinite(low) and np.isfinite(high)):
+        finite = values[np.isfinite(values)]
+        if finite.size == 0:
+            return 0.0
+        low, high = finite.min(), finite.max()
+    return float(max(abs(float(low)), abs(float(high))))
+
+
+def safe_value_range(array: np.ndarray, *, name: str = "image") -> np.ndarray:
+    """Return ``array`` with float values safe for the methods' arithmetic.
+
+    An image (``name`` starting with "image") whose finite values reach beyond
+    :data:`EXTREME_MAGNITUDE` (e.g. -1.7e308..1.7e308, whose range overflows
+    float64), or whose largest value is below its inverse, is divided by its
+    largest absolute value (float64, a warning says so): every method is
+    invariant to that scale except options given in intensity units.
+    Other arrays (probabilities, labels) with such values are refused.
+    NaN and infinities are left for :func:`check_finite` and the methods.
+    """
+    if array.dtype.kind != "f" or array.size == 0:
+        return array
+    top = _magnitude(array)
+    if top == 0.0 or (1.0 / EXTREME_MAGNITUDE <= top <= EXTREME_MAGNITUDE):
+        return array
+    if not name.startswith("image"):
+        raise InputError(
+            f"{name} has values of magnitude {top:.3g}, outside the range the arithmetic "
+            f"handles ({1 / EXTREME_MAGNITUDE:g} to {EXTREME_MAGNITUDE:g})"
+        )
+    import warnings
+
+    warnings.warn(
+        f"{name} values reach {top:.3g}, beyond what the arithmetic handles; "
+        f"divided by {top:.3g} before segmenting",
+        UserWarning,
+        stacklevel=3,
+    )
+    return array.astype(np.float64) / top
+
+
+def _extreme_block(block: np.ndarray, name: str) -> np.ndarray:
+    block = np.asarray(block)
+    if block.dtype.kind == "f" and block.size:
+        top = _magnitude(block)
+        if top > EXTREME_MAGNITUDE:
+            raise InputError(
+                f"{name} has values of magnitude {top:.3g} (beyond {EXTREME_MAGNITUDE:g}, where "
+                "the arithmetic overflows); rescale the lazy image before segmenting it"
+            )
+    return block
+
+
+def _lazy_range_check(image: Any, name: str) -> Any:
+    """``image`` with a per-block check that its float values cannot overflow."""
+    if np.dtype(image.dtype).kind != "f" or not hasattr(image, "map_blocks"):
+        return image
+    return image.map_blocks(_extreme_block, name, dtype=image.dtype, meta=np.empty((0,) * image.ndim, image.dtype))
+
+
+def _finite_block(block: np.ndarray, name: str) -> np.ndarray:
+    check_finite(np.asarray(block), name=name)
+    return block
+
+
+def lazily_finite(image: Any, *, name: str = "image") -> Any:
+    """A dask array that raises :class:`InputError` when a computed block holds NaN/inf.
+
+    The numpy path's :func:`check_finite`, applied block by block while the
+    run computes, so a lazy image with one NaN pixel fails the run with a
+    clear error instead of giving NaN results.  Numpy input is checked now.
+    """
+    if not hasattr(image, "map_blocks"):
+        check_finite(np.asarray(image), name=name)
+        return image
+    if np.dtype(image.dtype).kind != "f":
+        return image
+    return image.map_blocks(_finite_block, name, dtype=image.dtype, meta=np.empty((0,) * image.ndim, image.dtype))
 
 
 def _check_dtype(dtype: np.dtype, name: str) -> None:
@@ -461,3 +554,200 @@ def check_memory_limit(value: Any, *, name: str = "memory_limit") -> Optional[in
             f"got {_describe(value)}"
         )
     return check_int(int(number), name=name, low=1)
+
+
+# --- options checked by name, once, at every public entry point ------------------------------
+
+_BIG = 2**31 - 1
+#: Largest magnitude accepted for a float option: beyond it the arithmetic of
+#: the methods (squared distances, capacities, kernels) overflows.
+MAX_FLOAT_OPTION = 1e12
+
+#: option name -> how it is checked: ("int", low, high), ("float", low, high,
+#: low_open, high_open) or a special kind.  A bound of None is left to the
+#: method, whose own check gives the method-specific message (most methods
+#: check their lower bounds themselves); the bounds here are the ones no
+#: method checked, and the upper limits beyond which a library would hang,
+#: allocate terabytes or overflow.  Bounds that depend on the image (an axis
+#: index, a tile against the image shape) stay with each method.
+OPTION_RULES = {
+    "batch_size": ("int", None, 65536),
+    "n_clusters": ("int", None, _BIG),
+    "n_segments": ("int", None, _BIG),
+    "n_superpixels": ("int", None, _BIG),
+    "n_init": ("int", None, 10_000),
+    "n_iter": ("int", None, 100_000),
+    "max_iter": ("int", None, 1_000_000),
+    "max_num_iter": ("int", None, 1_000_000),
+    "max_cycles": ("int", None, 10_000),
+    "max_samples": ("int", None, _BIG),
+    "min_bin_freq": ("int", None, _BIG),
+    "n_components": ("int", None, 1_000),
+    "n_labels": ("int", 2, 65_536),
+    "n_channels": ("int", 1, 65_536),
+    "connectivity": ("int", None, 26),  # 1..ndim or a neighbour count (4, 8, 6, 18, 26)
+    "epochs": ("int", None, 1_000_000),
+    "steps_per_epoch": ("int", None, 10_000_000),
+    "class_axis": ("int", None, None),
+    "channel_axis": ("int", None, None),
+    "spatial_dims": ("int", None, None),
+    "ignore_label": ("int", None, None),
+    "halo": ("shape", 0, 65_536),
+    "tile_shape": ("shape", None, _BIG),
+    "patch_shape": ("shape", None, _BIG),
+    "block_shape": ("shape", None, _BIG),
+    "overlap": ("float", None, None, False, False),
+    "quantile": ("float", None, None, False, False),
+    "validation_fraction": ("float", None, None, False, False),
+    "learning_rate": ("float", None, 1e3, False, False),
+    "time_budget": ("float", None, MAX_FLOAT_OPTION, False, False),
+    # below ~1e-150 scikit-image's SLIC squares it to zero and corrupts memory:
+    # ("tiny", floor, high) refuses 0 < value < floor, the method refuses <= 0
+    "compactness": ("tiny", 1e-6, MAX_FLOAT_OPTION),
+    # kernel widths and size factors: beyond these a kernel or a label table
+    # would need terabytes; no image is that large in pixels
+    "sigma": ("float", None, 1e4, False, False),
+    "smoothing": ("float", None, 1e4, False, False),
+    "texture_sigma": ("float", None, 1e4, False, False),
+    "theta_alpha": ("tiny", 1e-6, 1e6),
+    "theta_gamma": ("tiny", 1e-6, 1e6),
+    "theta_beta": ("tiny", 1e-12, MAX_FLOAT_OPTION),
+    "max_size_factor": ("float", None, 1e4, False, False),
+    "min_size_factor": ("float", None, 1e4, False, False),
+    # Ncut values lie in [0, 2]; a larger threshold would split down to single pixels
+    "threshold": ("float", None, 2.0, False, False),
+    "memory_limit": ("memory",),
+    "rng": ("rng",),
+    "spacing": ("spacing",),
+}
+
+
+def _check_spacing_values(value: Any, name: str) -> Any:
+    """Type check of ``spacing`` before its length is known (see :func:`check_spacing`)."""
+    items = [value] if isinstance(value, (str, bytes)) or np.ndim(value) == 0 else value
+    try:
+        items = list(np.asarray(items, dtype=object).ravel())
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be numbers, got {_describe(value)}") from None
+    for item in items:
+        number = _real(item, name, "numbers")
+        if not (np.isfinite(number) and number > 0):
+            raise InputError(f"{name} values must be positive and finite, got {_describe(value)}")
+    return value
+
+
+def check_option(name: str, value: Any, *, annotation: str = "", default: Any = None) -> Any:
+    """Check one option by its name (see :data:`OPTION_RULES`) or annotation.
+
+    Returns the value to use: ints as ``int``, floats as ``float``, sizes in
+    bytes for ``memory_limit``; ``rng`` and ``spacing`` are checked and
+    returned unchanged (each method turns them into a Generator or a tuple).
+    None passes when it is the option's default.
+    """
+    if value is None and default is None:
+        return None
+    rule = OPTION_RULES.get(name)
+    if rule is None:
+        text = str(annotation)
+        if "bool" in text:
+            return check_flag(value, name=name)
+        if "Callable" in text or "str" in text or "Any" in text or "Dict" in text:
+            return value
+        if "float" in text:
+            rule = ("float", None, MAX_FLOAT_OPTION, False, False)
+        elif "int" in text:
+            rule = ("int", None, None)
+        else:
+            return value
+    kind = rule[0]
+    if kind == "int":
+        return check_int(value, name=name, low=rule[1], high=rule[2])
+    if kind == "float":
+        low = -MAX_FLOAT_OPTION if rule[1] is None else rule[1]
+        high = MAX_FLOAT_OPTION if rule[2] is None else rule[2]
+        return check_float(value, name=name, low=low, high=high, low_open=rule[3], high_open=rule[4])
+    if kind == "tiny":
+        number = check_float(value, name=name, low=-rule[2], high=rule[2])
+        if 0 < abs(number) < rule[1]:
+            raise InputError(f"{name} must be 0 or at least {rule[1]:g} in size, got {_describe(value)}")
+        return number
+    if kind == "shape":
+        if np.ndim(value) == 0 and not isinstance(value, (str, bytes, list, tuple)):
+            return check_int(value, name=name, low=rule[1], high=rule[2])
+        if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) == 0:
+            raise InputError(f"{name} must be a whole number or one per spatial axis, got {_describe(value)}")
+        return check_int_tuple(value, name=name, ndim=len(value), low=rule[1], high=rule[2])
+    if kind == "memory":
+        return check_memory_limit(value, name=name)
+    if kind == "rng":
+        check_rng(value, name=name) if not isinstance(value, np.random.Generator) else None
+        return value
+    if kind == "spacing":
+        return _check_spacing_values(value, name)
+    raise AssertionError(kind)  # pragma: no cover
+
+
+def validate_options(function):
+    """Decorate a public function so its options are checked before any work.
+
+    Every keyword argument with a rule in :data:`OPTION_RULES`, or annotated
+    as a number or a flag, is checked by :func:`check_option`; the function
+    receives the normalised values.  The signature (and docs) are unchanged.
+    """
+    import functools
+    import inspect
+
+    signature = inspect.signature(function)
+    params = [p for p in signature.parameters.values()
+              if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)][1:]  # the image comes first
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        for p in params:
+            if p.name in bound.arguments:
+                bound.arguments[p.name] = check_option(
+                    p.name, bound.arguments[p.name], annotation=p.annotation,
+                    default=None if p.default is p.empty else p.default)
+        return function(*bound.args, **bound.kwargs)
+
+    return wrapper
+
+
+def check_resampled_size(
+    shape: Sequence[int],
+    factors: Sequence[float],
+    *,
+    spacing: Sequence[float],
+    voxel_size: Sequence[float],
+    n_values: int,
+    memory_limit: Optional[int] = None,
+) -> Tuple[int, ...]:
+    """Refuse resampling an image to a model's voxel size when the result cannot fit.
+
+    ``factors`` zoom ``shape`` (spatial axes) to the model's voxel size; the
+    resampled image and its ``n_values`` float32 planes (channels and class
+    probabilities) must fit in ``memory_limit`` (default: the memory
+    available now).  Returns the resampled shape.
+
+    Raises
+    ------
+    ResourceLimitError
+        With the resampled shape, the bytes needed and the spacing ratio.
+    """
+    from ._errors import ResourceLimitError
+
+    zoomed = tuple(max(1, int(round(s * f))) for s, f in zip(shape, factors))
+    needed = float(np.prod([float(z) for z in zoomed])) * 4.0 * max(1, n_values) * 2
+    if memory_limit is None:
+        from .graph.memory import available_memory
+
+        memory_limit = available_memory()
+    if needed > memory_limit:
+        raise ResourceLimitError(
+            f"spacing {tuple(spacing)} is {max(factors):.3g}x the model's voxel size "
+            f"{tuple(voxel_size)}: resampling the image {tuple(shape)} to {zoomed} needs about "
+            f"{needed / 2**30:.3g} GiB, more than the {memory_limit / 2**30:.3g} GiB available; "
+            "check the spacing's unit or downsample the image"
+        )
+    return zoomed

@@ -24,6 +24,7 @@ from ._validation import (
 )
 from .graph.memory import GraphBudget, check_graph_budget, graph_bytes
 from .graph.neighbourhood import neighbour_offsets, resolve_connectivity
+from ._validation import validate_options
 
 __all__ = ["graph_cut", "estimate_graph_cut_memory"]
 
@@ -55,6 +56,7 @@ def _working_bytes(n_total: int, n_frame: int, n_channels: int, n_labels: int, n
     return whole + n_frame * frame
 
 
+@validate_options
 def estimate_graph_cut_memory(
     shape: Sequence[int],
     *,
@@ -99,6 +101,7 @@ def estimate_graph_cut_memory(
     )
 
 
+@validate_options
 def graph_cut(
     image: Any,
     seeds: Any,

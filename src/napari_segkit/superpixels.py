@@ -26,12 +26,14 @@ from ._validation import check_positive_number
 from .clustering.features import _count_nonfinite, prepare, raise_nonfinite
 from .clustering.kmeans import check_count
 from .tiling.blocks import aligned_chunks, block_slices, map_blocks_unique_labels
+from ._validation import validate_options
 
 __all__ = ["slic"]
 
 logger = logging.getLogger(__name__)
 
 
+@validate_options
 def slic(
     image: Any,
     n_segments: Optional[int] = None,

@@ -27,6 +27,15 @@ def _weights(model):
     return {k: v.detach().clone() for k, v in model.network.state_dict().items()}
 
 
+def _record_hash(path, name="weights.pt"):
+    """Record the replaced weights' sha256 in config.json, as saving would have."""
+    from napari_segkit.models.checkpoint import file_sha256
+
+    config = json.loads((path / "config.json").read_text())
+    config["weights_sha256"] = file_sha256(path / name)
+    (path / "config.json").write_text(json.dumps(config))
+
+
 @pytest.mark.parametrize("fixture, name", [("saved", "model.safetensors"), ("saved_pt", "weights.pt")])
 def test_round_trip(fixture, name, request, one_thread):
     model, path = request.getfixturevalue(fixture)
@@ -116,6 +125,7 @@ def test_m5_wrong_keys(saved_pt):
     state = _weights(model)
     state["extra.weight"] = state.pop("head.weight")
     torch.save(state, path / "weights.pt")
+    _record_hash(path)
     with pytest.raises(InputError, match=r"1 missing \(e.g. head.weight\); 1 unexpected \(e.g. extra.weight\)"):
         load_model(path)
 
@@ -150,6 +160,7 @@ def test_m8_half_precision_weights_run_in_float32(saved_pt, one_thread):
     model, path = saved_pt
     torch.save({k: (v.half() if v.is_floating_point() else v) for k, v in _weights(model).items()},
                path / "weights.pt")
+    _record_hash(path)
     loaded = load_model(path)
     assert all(v.dtype != torch.float16 for v in loaded.network.state_dict().values())
     image = np.random.default_rng(1).random((32, 32))
@@ -213,3 +224,57 @@ def test_partial_save_leaves_nothing(trained, tmp_path, monkeypatch):
         model.save(tmp_path / "m")
     assert list(tmp_path.iterdir()) == []
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+@pytest.mark.parametrize("fixture, name", [("saved", "model.safetensors"), ("saved_pt", "weights.pt")])
+def test_weights_changed_after_saving_are_refused(fixture, name, request):
+    """The sha256 recorded in config.json is verified: a swapped weights file is not loaded."""
+    import torch
+
+    model, path = request.getfixturevalue(fixture)
+    state = _weights(model)
+    state["head.weight"] = state["head.weight"] + 1.0
+    if name.endswith(".pt"):
+        torch.save(state, path / name)
+    else:
+        from safetensors.torch import save_file
+
+        save_file(state, str(path / name))
+    with pytest.raises(UnsafeFileError, match=rf"{name}' have sha256 .* config.json records"):
+        load_model(path)
+
+
+def test_weights_holding_nan_are_refused(saved_pt):
+    import torch
+
+    model, path = saved_pt
+    state = _weights(model)
+    state["head.weight"][0] = float("nan")
+    torch.save(state, path / "weights.pt")
+    _record_hash(path)
+    with pytest.raises(InputError, match=r"weights.pt'.*NaN or infinite values \(e.g. head.weight\)"):
+        load_model(path)
+
+
+@pytest.mark.parametrize("options, words", [
+    ({"width": 0}, "width must be an integer between 1 and 512, got 0"),
+    ({"width": -2}, "width must be an integer between 1 and 512"),
+    ({"depth": 40}, "depth must be an integer between 1 and 8, got 40"),
+    ({"width": 200000}, "width must be an integer between 1 and 512, got 200000"),
+])
+def test_architecture_size_options_bounded_in_model_files(saved, options, words):
+    _, path = saved
+    config = json.loads((path / "config.json").read_text())
+    config["options"].update(options)
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(InputError, match=words):
+        load_model(path)
+
+
+def test_network_weights_counted_before_building():
+    from napari_segkit import ResourceLimitError
+    from napari_segkit.models.checkpoint import check_network_size
+
+    assert check_network_size("unet", {"depth": 2, "width": 8}, 1, 3, 2) > 1000
+    with pytest.raises(ResourceLimitError, match="weights"):
+        check_network_size("unet", {"depth": 8, "width": 512}, 1, 3, 3)

@@ -94,13 +94,13 @@ def register(verbs) -> None:
 
 
 def _option(text: str):
-    import json
+    from .. import _json as safe_json
 
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
     try:
-        return key.strip(), json.loads(value)
+        return key.strip(), safe_json.loads(value, where=f"option {key.strip()}")
     except ValueError:
         return key.strip(), value
 

@@ -19,6 +19,7 @@ from .features import (
     prepare_and_sample,
 )
 from .instances import clusters_to_instances
+from .._validation import validate_options
 
 __all__ = ["kmeans"]
 
@@ -45,6 +46,7 @@ def nearest_centre(features: np.ndarray, centres: np.ndarray) -> np.ndarray:
     return index
 
 
+@validate_options
 def kmeans(
     image: Any,
     n_clusters: int,

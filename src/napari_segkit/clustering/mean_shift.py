@@ -27,6 +27,7 @@ from ._order import cluster_ids
 from .features import DEFAULT_MAX_SAMPLES, fit_spec, map_labels, prepare_and_sample
 from .instances import clusters_to_instances
 from .kmeans import check_count
+from .._validation import validate_options
 
 __all__ = ["estimate_bandwidth", "find_modes", "mean_shift"]
 
@@ -193,6 +194,7 @@ def find_modes(
     return current[unique], population[unique]
 
 
+@validate_options
 def mean_shift(
     image: Any,
     *,

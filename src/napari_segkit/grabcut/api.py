@@ -35,6 +35,7 @@ from .frames import (
     warn_degenerate,
 )
 from .seeds import BACKGROUND, OBJECT, check_grabcut_seeds
+from .._validation import validate_options
 
 __all__ = ["grabcut", "GrabCutReport", "ObjectReport", "DEFAULT_SMOOTHNESS", "SMOOTHNESS_PER_PIXEL"]
 
@@ -54,6 +55,7 @@ def _check_int(value: Any, name: str, low: int, high: Optional[int] = None) -> i
     return int(value)
 
 
+@validate_options
 def grabcut(
     image: Any,
     boxes: Any = None,

@@ -31,6 +31,7 @@ from typing import Any, Dict, List, Union
 
 import numpy as np
 
+from .. import _json as safe_json
 from .._errors import InputError, UnsafeFileError
 
 __all__ = ["read_boxes", "BOX_FILE_FORMATS", "MAX_BOX_FILE_BYTES"]
@@ -194,7 +195,9 @@ def _read_npy(path: Path) -> np.ndarray:
 # -- GeoJSON -----------------------------------------------------------------------------
 def _read_geojson(path: Path) -> np.ndarray:
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = safe_json.loads(path.read_bytes(), where=f"box file '{path}'")
+    except InputError as exc:
+        raise InputError(f"could not read box file '{path}' as GeoJSON: {exc}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"could not read box file '{path}' as GeoJSON: {exc}") from None
     geometries = list(_geometries(document, path))

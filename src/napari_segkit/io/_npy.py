@@ -10,6 +10,7 @@ from typing import Any, BinaryIO, Dict, Optional, Tuple
 
 import numpy as np
 
+from .. import _json as safe_json
 from .._errors import InputError, UnsafeFileError
 from ._common import ImageData, check_declared_bytes, valid_spacing
 
@@ -74,7 +75,7 @@ def _read_sidecar(path: Path, ndim: int):
         logger.warning("ignoring '%s': larger than %d bytes", side, _MAX_SIDECAR_BYTES)
         return None, None, None, {}
     try:
-        document = json.loads(side.read_text(encoding="utf-8"))
+        document = safe_json.loads(side.read_bytes(), where=f"sidecar '{side}'")
     except (ValueError, UnicodeDecodeError) as exc:
         logger.warning("ignoring '%s': not valid JSON (%s)", side, exc)
         return None, None, None, {}

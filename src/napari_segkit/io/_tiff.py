@@ -12,6 +12,7 @@ from typing import Any, BinaryIO, Iterator, List, Optional, Tuple
 
 import numpy as np
 
+from .. import _json as safe_json
 from .._errors import InputError
 from ._common import ImageData, check_declared_bytes, spatial_spacing, valid_spacing
 
@@ -176,7 +177,7 @@ def _recorded(tif, series: int):
         info = (tif.imagej_metadata or {}).get("Info")
         if isinstance(info, str) and info.lstrip().startswith("{"):
             try:
-                document = json.loads(info)
+                document = safe_json.loads(info, where="TIFF ImageJ Info")
             except ValueError:
                 document = None
     elif tif.is_shaped:

@@ -12,6 +12,7 @@ from typing import Any, Dict, Tuple
 
 import numpy as np
 
+from .. import _json as safe_json
 from .._errors import InputError, UnsafeFileError
 
 __all__ = [
@@ -53,7 +54,9 @@ def _load_json(path: Path) -> Any:
             f"{_MAX_METADATA_BYTES:,} bytes"
         )
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return safe_json.loads(path.read_bytes(), where=f"zarr metadata '{path}'")
+    except InputError:
+        raise
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"zarr metadata '{path}' is not valid JSON: {exc}") from None
 

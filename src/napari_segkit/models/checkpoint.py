@@ -28,6 +28,7 @@ import stat
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
+from .. import _json as safe_json
 from .._errors import InputError, UnsafeFileError
 from .registry import get_architecture
 
@@ -193,7 +194,9 @@ def _read_config(directory: Path) -> Dict[str, Any]:
         raise UnsafeFileError(f"model config {str(config_path)!r} is {size} bytes; refusing to read it")
     try:
         with open(config_path, "rb") as handle:
-            config = json.loads(handle.read().decode("utf-8"))
+            config = safe_json.loads(handle.read(), where=f"model config {str(config_path)!r}")
+    except InputError:
+        raise
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"model config {str(config_path)!r} is not valid JSON: {exc}") from None
     return check_config(config, where=str(config_path))
@@ -347,9 +350,88 @@ def load_checkpoint(path: Any) -> Tuple[Dict[str, Any], Dict[str, Any], Path]:
         state = _read_safetensors(weights_path)
     else:
         state = _read_torch(weights_path)
+    _verify_weights(weights_path, config, state)
     # fp16/bf16 weights run in float32 on every device
     state = {k: (v.float() if v.is_floating_point() else v) for k, v in state.items()}
     return state, config, weights_path
+
+
+def _verify_weights(weights_path: Path, config: Dict[str, Any], state: Dict[str, Any]) -> None:
+    """Refuse weights whose sha256 differs from config.json's, or that hold NaN/inf."""
+    recorded = config.get("weights_sha256")
+    if recorded is not None:
+        if not isinstance(recorded, str) or not re.fullmatch(r"[0-9a-f]{64}", recorded):
+            raise InputError(f"model config next to {str(weights_path)!r}: weights_sha256 {recorded!r} is not a sha256")
+        found = file_sha256(weights_path)
+        if found != recorded:
+            raise UnsafeFileError(
+                f"model weights {str(weights_path)!r} have sha256 {found[:16]}..., but config.json "
+                f"records {recorded[:16]}...: the file was changed or damaged after saving; refusing to load it"
+            )
+    import torch
+
+    bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise InputError(
+            f"model weights {str(weights_path)!r}: {len(bad)} tensor(s) hold NaN or infinite values "
+            f"(e.g. {', '.join(bad[:3])}); the model would predict NaN"
+        )
+
+
+#: Most trainable values a network may hold (4 GiB of float32 weights).
+MAX_NETWORK_PARAMETERS = 2**30
+#: Bounds of the size options every architecture shares.
+_SIZE_OPTIONS = {"width": (1, 512), "depth": (1, 8)}
+
+
+def check_network_size(
+    architecture: str,
+    options: Dict[str, Any],
+    in_channels: int,
+    out_channels: int,
+    spatial_dims: int,
+    *,
+    where: str = "options",
+) -> int:
+    """Bound the size options and count the network's weights before building it.
+
+    ``width`` and ``depth`` must be integers within :data:`_SIZE_OPTIONS`; the
+    network is then laid out on torch's ``meta`` device (no memory) and its
+    weights counted, refusing more than :data:`MAX_NETWORK_PARAMETERS`.
+    Returns the number of weights.
+
+    Raises
+    ------
+    InputError
+        Naming ``where``, the option and the value.
+    ResourceLimitError
+        If the weights would not fit.
+    """
+    import numbers
+
+    import torch
+
+    from .._errors import ResourceLimitError
+
+    for key, (low, high) in _SIZE_OPTIONS.items():
+        if key in options:
+            value = options[key]
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
+                raise InputError(f"{where}: {key} must be an integer between {low} and {high}, got {value!r}")
+    try:
+        with torch.device("meta"):
+            network = get_architecture(architecture).build(in_channels, out_channels, spatial_dims, **options)
+    except (InputError, ResourceLimitError):
+        raise
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise InputError(f"{where}: the architecture {architecture!r} cannot be built with {options!r}: {exc}") from None
+    count = sum(int(p.numel()) for p in network.parameters())
+    if count > MAX_NETWORK_PARAMETERS:
+        raise ResourceLimitError(
+            f"{where}: {architecture} with {options!r} has {count:,} weights "
+            f"({4 * count / 2**30:.1f} GiB); at most {MAX_NETWORK_PARAMETERS:,} are accepted"
+        )
+    return count
 
 
 def build_network(config: Dict[str, Any]):
@@ -363,6 +445,8 @@ def build_network(config: Dict[str, Any]):
     options.update(config.get("options", {}))
     if options.get("backbone_weights"):
         options["backbone_weights"] = ""
+    check_network_size(config["architecture"], options, config["in_channels"], len(config["classes"]),
+                       config["spatial_dims"], where="model config")
     return architecture.build(
         config["in_channels"], len(config["classes"]), config["spatial_dims"], **options
     )

@@ -133,11 +133,10 @@ class Model:
 
 
 def _read_config_quiet(path: Path) -> Optional[Dict[str, Any]]:
-    import json
+    from .. import _json
 
     try:
-        with open(Path(path) / "config.json", encoding="utf-8") as handle:
-            return json.load(handle)
+        return _json.load(Path(path) / "config.json")
     except (OSError, ValueError):
         return None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import os
 import threading
 import warnings
 from typing import Any, Callable, Optional, Sequence, Tuple
@@ -15,6 +16,7 @@ from .._errors import InputError, ResourceLimitError
 from .._progress import Reporter
 from .._validation import as_image_array, check_channel_axis, check_finite, check_spacing
 from .normalise import normalise
+from .._validation import check_resampled_size, lazily_finite, validate_options
 
 __all__ = ["predict_labels", "predict_probabilities"]
 
@@ -31,6 +33,11 @@ def _as_model(model: Any):
         return model
     if model is None:
         raise InputError("model is None; pass a Model or the path of a model directory")
+    if not isinstance(model, (str, os.PathLike)):
+        raise InputError(
+            f"model must be a Model or the path of a model directory, got {model!r:.80} "
+            f"(a {type(model).__name__})"
+        )
     return load_model(model)
 
 
@@ -63,6 +70,8 @@ def _prepare_image(image: Any, model, channel_axis: Optional[int]):
             f"(shape {tuple(array.shape)}, channel_axis={channel_axis}){hint}"
         )
     lazy = _is_lazy(array)
+    if lazy:
+        array = lazily_finite(array, name="image")
     if channel_axis is None:
         array = array[..., None]
         channel_axis = array.ndim - 1
@@ -93,6 +102,8 @@ def _spacing_factors(model, spacing, shape) -> Optional[Tuple[float, ...]]:
     factors = tuple(s / v for s, v in zip(spacing, model.voxel_size))
     if all(abs(f - 1.0) <= SPACING_TOLERANCE for f in factors):
         return None
+    check_resampled_size(shape, factors, spacing=spacing, voxel_size=model.voxel_size,
+                         n_values=model.in_channels + len(model.classes))
     return factors
 
 
@@ -190,6 +201,7 @@ def _check_tile_arg(tile_shape, d) -> Optional[Tuple[int, ...]]:
     return tile_shape
 
 
+@validate_options
 def predict_probabilities(
     image: Any,
     model: Any,
@@ -396,6 +408,7 @@ def _predict_dask(array, lead, model, predictor, n_classes, tile_arg, halo, over
     return stacked.reshape(tuple(lead) + stacked.shape[1:])
 
 
+@validate_options
 def predict_labels(
     image: Any,
     model: Any,

@@ -19,8 +19,10 @@ from .._validation import as_image_array, check_channel_axis, check_finite, chec
 from .fine_tune import check_init_fits, check_init_model, earlier_rounds, round_summary
 from .label_checks import as_instance_labels, check_trainable
 from .normalise import DEFAULT_NORMALISATION, normalise
+from .checkpoint import check_network_size
 from .registry import get_architecture
 from .targets import CLASSES, IGNORE, instance_targets
+from .._validation import validate_options
 
 __all__ = ["train_model"]
 
@@ -133,7 +135,14 @@ def _patch_shape(train, spatial_dims, align, patch_shape):
         patch_shape = tuple(int(p) for p in patch_shape)
         if len(patch_shape) != spatial_dims or any(p < 1 for p in patch_shape):
             raise InputError(f"patch_shape must be {spatial_dims} positive integers, got {patch_shape!r}")
-        return tuple(-(-p // align) * align for p in patch_shape)
+        largest = [max(t.shape[a] for _, t in train) for a in range(spatial_dims)]
+        cap = [max(align, -(-size // align) * align) for size in largest]
+        wanted = tuple(-(-p // align) * align for p in patch_shape)
+        if any(w > c for w, c in zip(wanted, cap)):
+            warnings.warn(f"patch_shape {patch_shape} is larger than the largest training image "
+                          f"{tuple(largest)}; using {tuple(min(w, c) for w, c in zip(wanted, cap))}",
+                          UserWarning, stacklevel=3)
+        return tuple(min(w, c) for w, c in zip(wanted, cap))
     largest = [max(t.shape[a] for _, t in train) for a in range(spatial_dims)]
     out = []
     for size in largest:
@@ -193,6 +202,7 @@ def _validation_crop(image, target, spatial_dims):
     return image[(slice(None),) + window], target[window]
 
 
+@validate_options
 def train_model(
     images: Any,
     labels: Any,
@@ -366,6 +376,7 @@ def train_model(
     if steps_per_epoch is None:
         steps_per_epoch = max(8, int(math.ceil(sizes.sum() / (math.prod(patch) * batch_size))))
 
+    check_network_size(architecture, arch_options, n_channels, len(CLASSES), spatial_dims, where="options")
     choice = select_device(device)
     report = Reporter(progress)
 
@@ -413,6 +424,11 @@ def train_model(
                     loss.backward()
                     optimiser.step()
                     losses.append(float(loss.detach()))
+                    if not math.isfinite(losses[-1]):
+                        raise InputError(
+                            f"the training loss became {losses[-1]} at epoch {epoch}, step {step + 1} "
+                            f"(learning_rate={learning_rate!r}); lower learning_rate or check the images"
+                        )
                     report(
                         clock.fraction(epoch - 1 + (step + 1) / steps_per_epoch, max_epochs),
                         f"epoch {epoch}, step {step + 1}/{steps_per_epoch}: loss {losses[-1]:.4f}",

@@ -42,6 +42,7 @@ from ._inputs import (
     restore_class_axis,
     warn_constant,
 )
+from .._validation import validate_options
 
 __all__ = ["crf_refine", "estimate_crf_memory"]
 
@@ -109,6 +110,7 @@ def bilateral_features(
     return features
 
 
+@validate_options
 def crf_refine(
     image: Any,
     probabilities: Any,

@@ -25,6 +25,7 @@ from .._validation import check_positive_number, check_spacing
 from ..graph.memory import GraphBudget, check_graph_budget, graph_bytes
 from ..graph.neighbourhood import neighbour_offsets, resolve_connectivity
 from ._inputs import prepare_class_seeds, prepare_image, prepare_probabilities, warn_constant
+from .._validation import validate_options
 
 __all__ = ["graph_cut_refine", "estimate_graph_cut_refine_memory"]
 
@@ -104,6 +105,7 @@ def estimate_graph_cut_refine_memory(
     )
 
 
+@validate_options
 def graph_cut_refine(
     image: Any,
     probabilities: Any,

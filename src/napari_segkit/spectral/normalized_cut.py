@@ -17,6 +17,7 @@ from ._common import build_graph, check_int, checked_options, make_rng, order_la
 from ._input import prepare_image
 from .affinity import AffinityGraph
 from .laplacian import smallest_eigenvectors
+from .._validation import validate_options
 
 __all__ = ["normalized_cut", "best_two_way_cut", "recursive_ncut", "kway_ncut", "DEFAULT_THRESHOLD"]
 
@@ -256,6 +257,7 @@ def kway_ncut(
     return _discretize(vectors, graph.degree)
 
 
+@validate_options
 def normalized_cut(
     image: Any,
     *,

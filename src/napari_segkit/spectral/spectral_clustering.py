@@ -12,6 +12,7 @@ from .._progress import Reporter, checking
 from ._common import build_graph, check_int, checked_options, make_rng, order_labels
 from ._input import prepare_image
 from .laplacian import smallest_eigenvectors
+from .._validation import validate_options
 
 __all__ = ["spectral_clustering", "spectral_embedding"]
 
@@ -36,6 +37,7 @@ def _distinct_values(data: np.ndarray, limit: int) -> int:
     return int(np.unique(flat, axis=0).shape[0])
 
 
+@validate_options
 def spectral_clustering(
     image: Any,
     n_clusters: int,
