@@ -71,6 +71,10 @@ def _probabilities(shape=(24, 24)):
     return np.stack([1 - fg, fg], axis=0).astype(np.float32)
 
 
+def _probabilities_last(shape=(24, 24)):
+    return np.moveaxis(_probabilities(shape), 0, -1).copy()
+
+
 _MODEL: List[Any] = []
 
 
@@ -105,8 +109,13 @@ BASE_CALLS: Dict[str, Callable[[], Tuple[tuple, dict]]] = {
     "normalized_cut": lambda: ((_image(),), dict(n_superpixels=16, rng=0)),
     "spectral_clustering": lambda: ((_image(),), dict(n_clusters=2, n_superpixels=16, n_init=1, rng=0)),
     "graph_cut": lambda: ((_image(), _seeds()), {}),
-    "graph_cut_refine": lambda: ((_probabilities(), _image()), {}),
-    "crf_refine": lambda: ((_probabilities(), _image()), dict(n_iter=1)),
+    "graph_cut_refine": lambda: ((_image(), _probabilities_last()), {}),
+    "crf_refine": lambda: ((_image(), _probabilities_last()), dict(max_iter=1)),
+    "random_walker": lambda: ((_image(), _seeds()), {}),
+    "watershed": lambda: ((_image(), _seeds()), {}),
+    "segment_clicks": lambda: ((_image(), np.array([[12, 12]])), dict(rng=0, max_iter=1)),
+    "refine_instances": lambda: ((_image(), (_image() > 0.5).astype(np.int32)), {}),
+    "measure_objects": lambda: (((_image() > 0.5).astype(np.int32), _image()), {}),
     "grabcut": lambda: ((_rgb(), _box()), dict(channel_axis=-1, max_iter=1, rng=0)),
     "estimate_graph_cut_memory": lambda: (((24, 24),), {}),
     "predict_probabilities": lambda: ((_image((32, 32)), tiny_model()), {}),

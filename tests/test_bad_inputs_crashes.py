@@ -28,7 +28,7 @@ rng = np.random.default_rng(0)
 huge = (rng.random((32, 32)) - 0.5) * 2 * 1.7e308      # finite, but max - min overflows
 assert np.isfinite(huge).all() and not np.isfinite(huge.max() - huge.min())
 seeds = np.zeros((32, 32), np.int32); seeds[0, 0] = 1; seeds[16, 16] = 2
-flat = np.stack([np.full((32, 32), 0.4), np.full((32, 32), 0.6)])
+flat = np.stack([np.full((32, 32), 0.4), np.full((32, 32), 0.6)], axis=-1)  # class axis last
 def report(key, run):
     try:
         result = run()
@@ -73,8 +73,8 @@ OVERFLOWING_RANGE = {
     "kmeans": "return ns.kmeans(huge, 2, rng=0)",
     "mean_shift": "return ns.mean_shift(huge, rng=0)",
     "graph_cut": "return ns.graph_cut(huge, seeds)",
-    "graph_cut_refine": "return ns.graph_cut_refine(flat, huge)",
-    "crf_refine": "return ns.crf_refine(flat, huge)",
+    "graph_cut_refine": "return ns.graph_cut_refine(huge, flat)",
+    "crf_refine": "return ns.crf_refine(huge, flat)",
     "normalized_cut": "return ns.normalized_cut(huge, rng=0)",
     "spectral_clustering": "return ns.spectral_clustering(huge, 2, rng=0)",
 }
@@ -84,7 +84,7 @@ OVERFLOWING_RANGE = {
 def outcomes():
     cases = dict(OVERFLOWING_RANGE)
     cases.update({k: body for k, (body, _) in REFUSED.items()})
-    cases.update({f"crf_{a}_{b}": f"return ns.crf_refine(flat, rng.random((32, 32)), theta_alpha={a}, theta_beta={b})"
+    cases.update({f"crf_{a}_{b}": f"return ns.crf_refine(rng.random((32, 32)), flat, theta_alpha={a}, theta_beta={b})"
                   for a, b in CRF_WIDTHS})
     return _run_all(cases)
 
@@ -101,9 +101,9 @@ REFUSED = {
     "slic_tiny_compactness": ("return ns.slic(rng.random((32, 32)), compactness=1e-20)", "compactness"),
     "graph_cut_spacing": ("return ns.graph_cut(rng.random((32, 32)), seeds, spacing=(1e300, 1e-300))",
                           "spacing"),
-    "graph_cut_refine_spacing": ("return ns.graph_cut_refine(flat, rng.random((32, 32)), spacing=(1e300, 1e-300))",
+    "graph_cut_refine_spacing": ("return ns.graph_cut_refine(rng.random((32, 32)), flat, spacing=(1e300, 1e-300))",
                                  "spacing"),
-    "crf_huge_kernel": ("return ns.crf_refine(flat, rng.random((32, 32)), theta_gamma=1e12)", "theta_gamma"),
+    "crf_huge_kernel": ("return ns.crf_refine(rng.random((32, 32)), flat, theta_gamma=1e12)", "theta_gamma"),
     "slic_huge_size_factor": ("return ns.slic(rng.random((32, 32)), max_size_factor=1e12)", "max_size_factor"),
     "graph_cut_huge_smoothness": ("return ns.graph_cut(rng.random((32, 32)), seeds, smoothness=1e300)",
                                   "smoothness"),

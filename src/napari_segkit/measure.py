@@ -17,6 +17,7 @@ import numpy as np
 
 from ._errors import InputError
 from ._validation import as_image_array, check_channel_axis, check_spacing, check_spatial_dims
+from ._validation import validate_options
 
 __all__ = ["measure_objects", "write_measurements"]
 
@@ -38,6 +39,7 @@ def _integer_labels(labels: Any) -> np.ndarray:
     return array
 
 
+@validate_options
 def measure_objects(
     labels: Any,
     image: Any = None,

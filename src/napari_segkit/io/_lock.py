@@ -5,11 +5,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
+import shutil
 import threading
+import time
 from pathlib import Path
 from typing import Iterator, Optional, Tuple
 
-__all__ = ["OutputLockedError", "lock_path", "output_lock"]
+__all__ = ["OutputLockedError", "lock_path", "output_lock", "remove_stale_leftovers"]
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +70,7 @@ def output_lock(out: Path) -> Iterator[None]:
     try:
         with os.fdopen(fd, "w", encoding="ascii") as fh:
             fh.write(f"{_TAG} {me[0]} {me[1]}\n")
+        remove_stale_leftovers(out)
         yield
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -85,6 +89,12 @@ def _acquire(out: Path, lock: Path, me: Tuple[int, int]) -> Optional[int]:
             return None
         if owner is None and attempt == 0 and not lock.exists():
             continue  # released between our two looks
+        if owner is None and attempt == 0 and _empty_and_old(lock):
+            # a run killed between creating the lock and writing its owner
+            logger.warning("removing empty stale lock '%s'", lock)
+            with contextlib.suppress(FileNotFoundError):
+                lock.unlink()
+            continue
         if owner is None:
             raise OutputLockedError(
                 f"lock file '{lock}' exists but was not made by napari-segkit; "
@@ -100,3 +110,55 @@ def _acquire(out: Path, lock: Path, me: Tuple[int, int]) -> Optional[int]:
         f"output '{out}' is being written by process {owner[0]} (lock file '{lock}'); "
         "wait for it to finish, or delete the lock file if that process is gone"
     )
+
+
+#: an empty lock file older than this was left by a run killed while creating it
+_EMPTY_LOCK_SECONDS = 10.0
+_LEFTOVER = re.compile(r"\.(partial|old)-(\d+)$")
+
+
+def _empty_and_old(lock: Path) -> bool:
+    try:
+        info = lock.stat()
+    except OSError:
+        return False
+    return info.st_size == 0 and time.time() - info.st_mtime > _EMPTY_LOCK_SECONDS
+
+
+def remove_stale_leftovers(out: Path) -> list:
+    """Remove temporary outputs and locks that killed runs left in ``out``'s folder.
+
+    A file or folder named ``<name>.partial-<pid>`` or ``<name>.old-<pid>``
+    (the temporary names of the atomic writers) whose process no longer
+    runs, and a napari-segkit lock file whose owner no longer runs, are
+    deleted with a warning naming them.  Anything else is left alone.
+    Returns the paths removed.
+    """
+    removed = []
+    try:
+        entries = list(out.parent.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _LEFTOVER.search(entry.name)
+        stale = False
+        if match is not None:
+            stale = int(match.group(2)) != os.getpid() and not _alive(int(match.group(2)))
+        elif entry.name.endswith(".lock") and entry != lock_path(out):
+            owner = _owner(entry)
+            stale = (owner is not None and not _alive(owner[0])) or (owner is None and _empty_and_old(entry))
+        if not stale:
+            continue
+        try:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        except OSError as exc:
+            logger.warning("could not remove '%s' left by a killed run: %s", entry, exc)
+            continue
+        removed.append(entry)
+    if removed:
+        logger.warning("removed %d file(s) left by killed runs in '%s': %s", len(removed), out.parent,
+                       ", ".join(p.name for p in removed[:5]) + (" ..." if len(removed) > 5 else ""))
+    return removed

@@ -172,7 +172,33 @@ def _read_array(path: Path, shape: Sequence[int], *, ours: bool) -> np.ndarray:
     return data
 
 
-def write_zarr(directory: Path, labels: np.ndarray, *, attributes: Dict[str, Any], axes: str) -> None:
+#: Bytes of labels computed and written at once (a whole number of chunk rows).
+SLAB_BYTES = 64 * 2**20
+
+
+def _write_in_slabs(array: Any, labels: Any) -> None:
+    """Copy ``labels`` (numpy or dask) into ``array`` one slab of chunk rows at a time.
+
+    A dask array is computed slab by slab, so the memory held is one slab
+    (plus the blocks it needs), never the volume.  Between slabs no write is
+    in flight: a pending Ctrl-C or SIGTERM stops there (:func:`check_stop`).
+    """
+    from ._signals import check_stop
+
+    if labels.ndim == 0:
+        array[...] = np.asarray(labels)
+        return
+    chunk0 = int(array.chunks[0]) if array.chunks else 1
+    row_bytes = max(1, math.prod(labels.shape[1:]) * labels.dtype.itemsize)
+    step = max(chunk0, (SLAB_BYTES // (row_bytes * chunk0)) * chunk0)
+    for start in range(0, labels.shape[0], step):
+        check_stop()
+        stop = min(labels.shape[0], start + step)
+        array[start:stop] = np.asarray(labels[start:stop])
+    check_stop()
+
+
+def write_zarr(directory: Path, labels: Any, *, attributes: Dict[str, Any], axes: str) -> None:
     """Write ``labels`` as a zarr array in the new directory ``directory``.
 
     Every chunk is written, even all-zero ones, so a missing chunk means
@@ -199,7 +225,7 @@ def write_zarr(directory: Path, labels: np.ndarray, *, attributes: Dict[str, Any
             write_empty_chunks=True,
         )
         array.attrs.update(attrs)
-    array[...] = labels
+    _write_in_slabs(array, labels)
     array.attrs[COMPLETE_KEY] = True
     if math.prod(labels.shape) and int(array.nchunks_initialized) != int(array.nchunks):
         raise OSError(f"zarr did not store every chunk of '{directory}'")  # pragma: no cover

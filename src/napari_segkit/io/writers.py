@@ -16,6 +16,7 @@ from .._errors import InputError
 from .._validation import as_image_array, check_spacing
 from ._common import WRITE_FORMATS, OutputExistsError, PathLike, detect_format, partial_path, spacing_list
 from ._lock import output_lock
+from ._signals import check_stop, deferred_stop
 from .preflight import output_path, preflight_output
 
 __all__ = ["default_axes", "write_labels"]
@@ -118,6 +119,7 @@ def write_file_atomically(out: Path, write: Callable[[BinaryIO], None], *, overw
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
+        check_stop()
         _publish_file(tmp, out, overwrite=overwrite)
         _fsync_dir(out.parent)
     except BaseException:
@@ -137,6 +139,7 @@ def write_dir_atomically(out: Path, write: Callable[[Path], None], *, overwrite:
     try:
         write(tmp)
         _fsync_tree(tmp)
+        check_stop()
         if out.exists() or out.is_symlink():
             if not overwrite:
                 raise OutputExistsError(
@@ -249,7 +252,7 @@ def write_labels(
     """
     out = output_path(path)
     fmt = detect_format(out, name="output", table=WRITE_FORMATS)
-    array = as_image_array(labels, name="labels")
+    array = as_image_array(labels, name="labels", lazy=fmt == "zarr")  # zarr: written block by block
     if array.dtype.kind not in "biu":
         raise InputError(f"labels must have an integer or bool dtype, got {array.dtype}")
     if array.dtype.kind == "b":
@@ -263,7 +266,7 @@ def write_labels(
         "axes": axes,
         "unit": unit,
     }
-    with output_lock(out):
+    with output_lock(out), deferred_stop():
         preflight_output(out, overwrite=overwrite, estimated_bytes=array.nbytes)
         if fmt == "zarr":
             from ._zarr import write_zarr

@@ -32,6 +32,7 @@ from ..graph.neighbourhood import neighbour_offsets
 from ..grabcut.core import CutParams, auto_smoothness, grabcut_region, keep_components
 from ..grabcut.crop import normalise_crop
 from .scale import RADIUS_RANGE, estimate_radius
+from .._validation import validate_options
 
 __all__ = ["ClickSegmenter", "segment_clicks"]
 
@@ -444,6 +445,7 @@ def _interior(unknown: np.ndarray, region: Tuple[slice, ...], shape: Tuple[int, 
     return eroded[tuple(slice(1, -1) for _ in range(unknown.ndim))]
 
 
+@validate_options
 def segment_clicks(
     image: Any,
     points: Any,

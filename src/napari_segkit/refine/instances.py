@@ -18,6 +18,7 @@ from .._errors import InputError
 from .._labels import label_dtype
 from .._validation import as_image_array, check_spacing
 from ._inputs import prepare_image, prepare_probabilities
+from .._validation import validate_options
 
 __all__ = ["refine_instances", "instances_in_foreground"]
 
@@ -60,6 +61,7 @@ def instances_in_foreground(
     return out.astype(label_dtype(int(out.max()) if out.size else 0))
 
 
+@validate_options
 def refine_instances(
     image: Any,
     instances: Any,

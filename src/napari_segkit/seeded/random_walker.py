@@ -10,6 +10,7 @@ import numpy as np
 from .._image import check_memory, map_frames, normalise_channels, parse_image, unit_spacing
 from .._validation import check_float
 from ._common import plan_seeds
+from .._validation import validate_options
 
 __all__ = ["random_walker", "estimate_random_walker_memory"]
 
@@ -32,6 +33,7 @@ def estimate_random_walker_memory(
     return n * per_pixel
 
 
+@validate_options
 def random_walker(
     image: Any,
     seeds: Any,

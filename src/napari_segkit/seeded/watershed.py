@@ -9,6 +9,7 @@ import numpy as np
 from .._image import check_memory, map_frames, normalise_channels, parse_image, unit_spacing
 from .._validation import check_choice, check_float
 from ._common import plan_seeds
+from .._validation import validate_options
 
 __all__ = ["watershed", "FEATURES", "watershed_feature"]
 
@@ -40,6 +41,7 @@ def watershed_feature(frame: np.ndarray, feature: str, sigma: float, spacing: Se
     return np.sqrt(squared)
 
 
+@validate_options
 def watershed(
     image: Any,
     seeds: Any,
