@@ -53,3 +53,18 @@ def test_measure_table_uses_the_files_spacing(tmp_path, capsys):
                  "-q"]) == 0
     rows = list(csv.DictReader((tmp_path / "t.csv").open()))
     assert [r["frame"] for r in rows] == ["0", "2"]
+
+
+def test_objects_option_labels_the_pieces_of_one_value(tmp_path):
+    regions = np.full((20, 20), 2, np.uint8)  # a graph cut's output: 1 = cells, 2 = background
+    regions[2:6, 2:6] = 1
+    regions[10:15, 10:18] = 1
+    write_labels(tmp_path / "regions.tif", regions)
+    out = tmp_path / "cells.csv"
+    assert main(["measure", str(tmp_path / "regions.tif"), "-o", str(out), "--objects", "1", "-q"]) == 0
+    assert [r["area"] for r in csv.DictReader(out.open())] == ["16", "40"]
+    assert main(["export", str(tmp_path / "regions.tif"), "-o", str(tmp_path / "c.geojson"),
+                 "--objects", "1", "-q"]) == 0
+    assert len(json.loads((tmp_path / "c.geojson").read_text())["features"]) == 2
+    assert main(["measure", str(tmp_path / "regions.tif"), "-o", str(tmp_path / "x.csv"),
+                 "--objects", "7", "-q"]) == 2

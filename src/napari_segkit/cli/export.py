@@ -38,6 +38,7 @@ def register(verbs) -> None:
                         help="COCO: exact run-length masks (default) or polygons")
     export.add_argument("--image-name", default=None, metavar="FILE",
                         help="COCO: file name of the image the labels belong to")
+    _add_objects_argument(export)
     export.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     add_quiet_argument(export)
     export.set_defaults(func=_run_export)
@@ -57,9 +58,39 @@ def register(verbs) -> None:
                          help="pixel size of the spatial axes (default: from LABELS' metadata)")
     measure.add_argument("--spatial-dims", type=int, choices=(2, 3), default=None,
                          help="trailing spatial axes; 2 measures a stack frame by frame")
+    _add_objects_argument(measure)
     measure.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     add_quiet_argument(measure)
     measure.set_defaults(func=_run_measure)
+
+
+def _add_objects_argument(parser) -> None:
+    parser.add_argument(
+        "--objects", type=int, default=None, metavar="V",
+        help="the objects are the connected pieces of value V (e.g. 1 for the cells of a graph cut "
+             "with seeds 1 = cells, 2 = background); default: every non-zero value is one object",
+    )
+
+
+def _objects(args, array, spatial_dims):
+    """LABELS as given, or the connected pieces of value ``--objects``, frame by frame."""
+    import numpy as np
+    from skimage.measure import label
+
+    from .._errors import InputError
+
+    if args.objects is None:
+        return array
+    array = np.asarray(array)
+    mask = array == args.objects
+    if not mask.any():
+        values = np.unique(array)[:10].tolist()
+        raise InputError(f"--objects {args.objects}: LABELS has no pixel of that value (values: {values})")
+    lead = array.shape[: array.ndim - spatial_dims]
+    out = np.zeros(array.shape, dtype=np.int32)
+    for index in np.ndindex(*lead):
+        out[index] = label(mask[index])
+    return out
 
 
 def _file_axes(image) -> "str | None":
@@ -89,7 +120,8 @@ def _run_export(args: argparse.Namespace) -> int:
     elif chosen == "coco":
         options.update(category=args.category, segmentation=args.segmentation,
                        file_name=args.image_name)
-    out = export_labels(args.output, labels.array, format=fmt, **options)
+    array = _objects(args, labels.array, 2)  # export formats are plane by plane
+    out = export_labels(args.output, array, format=fmt, **options)
     logger.info("wrote %s", out)
     return EXIT_OK
 
@@ -112,7 +144,7 @@ def _run_measure(args: argparse.Namespace) -> int:
     n_spatial = args.spatial_dims or (2 if labels.array.ndim == 2 else 3)
     if spacing is None and labels.spacing is not None and len(labels.spacing) >= n_spatial:
         spacing = labels.spacing[-n_spatial:]
-    table = measure_objects(labels.array, image, channel_axis=channel_axis, spacing=spacing,
+    table = measure_objects(_objects(args, labels.array, n_spatial), image, channel_axis=channel_axis, spacing=spacing,
                             spatial_dims=args.spatial_dims)
     out = write_measurements(args.output, table, overwrite=args.overwrite)
     logger.info("measured %d objects into %s", len(table.get("label", ())), out)
