@@ -257,6 +257,33 @@ def test_reuse_own_layer_until_edited(viewer, widget, wait_idle, ramp):
     assert np.array_equal(viewer.layers[-1].data, before)  # masked by itself: the same
 
 
+def test_reuse_check_off_the_gui_thread_and_edits_during_a_run(viewer, widget, qtbot, wait_idle, ramp,
+                                                               monkeypatch):
+    from napari_segkit._napari import _outputs
+
+    viewer.add_image(ramp, name="img")
+    widget.run()
+    wait_idle(widget)
+    first = viewer.layers[-1]
+    gui_digests = []
+    original = _outputs.array_digest
+    monkeypatch.setattr(_outputs, "array_digest", lambda a: gui_digests.append(1) or original(a))
+    widget._level.value = 0.25
+    widget.run()
+    wait_idle(widget)
+    assert viewer.layers[-1] is first and np.array_equal(first.data, (ramp > 0.25).astype(np.int32))
+    assert gui_digests == []  # the job computed the checksum of the old output
+
+    widget.gate.clear()  # the next run waits: the user paints the output meanwhile
+    widget.run()
+    qtbot.waitUntil(widget.started.is_set, timeout=5000)
+    first.paint((3, 3), 5, refresh=True)
+    edited = first.data.copy()
+    widget.gate.set()
+    wait_idle(widget)
+    assert viewer.layers[-1] is not first and np.array_equal(first.data, edited)  # not overwritten
+
+
 def test_user_layer_with_output_name_is_never_written(viewer, widget, wait_idle, ramp):
     viewer.add_image(ramp, name="img")
     mine = viewer.add_labels(np.zeros((24, 32), dtype=np.int32), name="img threshold")

@@ -94,6 +94,8 @@ class JobResult:
     error: Optional[str] = None
     cancelled: bool = False
     seconds: float = 0.0
+    #: checksums of :attr:`Job.digest_arrays` after the computation, by ``id`` of the array
+    array_digests: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -153,6 +155,8 @@ class Job:
     isolate: bool = False
     #: modules an isolated job imports before forking (imports in the child are lost when it ends)
     preload: Tuple[str, ...] = ()
+    #: arrays (existing output layers' data) to checksum off the GUI thread when the job ends
+    digest_arrays: Tuple[Any, ...] = ()
 
     def __init__(self, compute: Optional[Callable[[Progress], Any]] = None, *, name: str = "",
                  isolate: bool = False) -> None:
@@ -210,7 +214,9 @@ class Job:
             for output in outputs:
                 if output.digest is None:
                     output.digest = array_digest(output.data)
-            return JobResult(outputs=outputs, value=value, seconds=time.perf_counter() - start)
+            digests = {id(array): array_digest(array) for array in self.digest_arrays}
+            return JobResult(outputs=outputs, value=value, seconds=time.perf_counter() - start,
+                             array_digests=digests)
         except Cancelled:
             return JobResult(cancelled=True, seconds=time.perf_counter() - start)
         except EXPECTED_ERRORS as exc:

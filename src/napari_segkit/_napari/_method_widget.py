@@ -279,6 +279,8 @@ class MethodWidget(Container):
             job = Job(job, name=image.name)
         if self.isolate_jobs:
             job.isolate, job.preload = True, tuple(self.job_modules)
+        # the previous outputs' checksums (is it still unedited?) are computed by the job
+        job.digest_arrays = tuple(self._outputs.watch(unwrap(image_layer)))
         inputs = [image_layer, *(layer for layer in layers.values() if layer is not None)]
         self._job, self._job_image = job, image
         self._job_layers = tuple(weakref.ref(unwrap(layer)) for layer in inputs)
@@ -324,6 +326,7 @@ class MethodWidget(Container):
             self.result_ready(result, written)
 
     def _write_outputs(self, result: JobResult) -> list:
+        self._outputs.precomputed(result.array_digests)
         refs = [ref() for ref in self._job_layers]
         written, present = self._outputs.write_all(
             result.outputs, self._job_image, refs[0], [r for r in refs if r is not None]
@@ -343,6 +346,7 @@ class MethodWidget(Container):
 
     def _on_finished(self) -> None:
         self._pump.stop(flush=False)
+        self._outputs.unwatch()
         self._worker, self._job = None, None
         if not self._alive():
             return

@@ -21,6 +21,16 @@ from ._layers import ImageInput, array_digest, output_layer_kwargs, unwrap
 __all__ = ["OutputLayers"]
 
 
+class _EditFlag:
+    """An event callback that marks a layer as edited."""
+
+    def __init__(self, edited: set, key: int) -> None:
+        self._edited, self._key = edited, key
+
+    def __call__(self, _event=None) -> None:
+        self._edited.add(self._key)
+
+
 @dataclass
 class _Record:
     """A layer this widget made, and what it put there."""
@@ -39,12 +49,59 @@ def _layer_type(kind: str):
 
 
 class OutputLayers:
-    """The output layers one widget made in ``viewer``, named ``"<image> <method>[ <suffix>]"``."""
+    """The output layers one widget made in ``viewer``, named ``"<image> <method>[ <suffix>]"``.
+
+    Checking that a layer is unedited needs a checksum of its data (about
+    0.1 s for 20 MB).  :meth:`watch` (when a run starts) lists the arrays to
+    checksum off the GUI thread (the job does it when its computation ends)
+    and watches those layers' paint and data events from then on; at write
+    time a checksum from the job is used only if no such event came.
+    """
 
     def __init__(self, viewer: Any, method: str) -> None:
         self._viewer = viewer
         self.method = method
         self._records: List[_Record] = []
+        self._precomputed: dict = {}  # id(data) -> checksum computed by the job
+        self._edited: set = set()  # ids of layers painted or replaced since watch()
+        self._watched: List[Tuple["weakref.ref", Any]] = []
+
+    def watch(self, image_layer: Any) -> List[np.ndarray]:
+        """Start a run on ``image_layer``: the arrays whose checksum the job should compute."""
+        self.unwatch()
+        arrays = []
+        for record in self._records:
+            layer = record.layer()
+            if record.image() is not image_layer or layer is None or record.data() is None:
+                continue
+            arrays.append(record.data())
+            for name in ("paint", "data"):
+                event = getattr(layer.events, name, None)
+                if event is None:
+                    continue
+                callback = _EditFlag(self._edited, id(layer))
+                event.connect(callback)
+                self._watched.append((weakref.ref(layer), (event, callback)))
+        return arrays
+
+    def precomputed(self, digests: dict) -> None:
+        """Checksums the job computed, by ``id`` of the array."""
+        self._precomputed = dict(digests or {})
+
+    def unwatch(self) -> None:
+        """Stop watching edits (after the write)."""
+        for _layer, (event, callback) in self._watched:
+            try:
+                event.disconnect(callback)
+            except (RuntimeError, TypeError, ValueError):
+                pass
+        self._watched, self._edited, self._precomputed = [], set(), {}
+
+    def _digest(self, layer: Any, data: Any) -> str:
+        """The checksum of ``data``: the job's when the layer was not edited since, else computed now."""
+        if id(layer) not in self._edited and id(data) in self._precomputed:
+            return self._precomputed[id(data)]
+        return array_digest(data)
 
     def _record(self, image_layer: Any, key: Tuple[str, str]) -> Optional[_Record]:
         self._records = [r for r in self._records if r.image() is not None and r.layer() is not None]
@@ -67,7 +124,7 @@ class OutputLayers:
             layer.translate, kwargs["translate"]
         ):
             return None
-        if array_digest(data) != record.digest:
+        if self._digest(layer, data) != record.digest:
             return None  # painted or otherwise edited since
         return layer
 
