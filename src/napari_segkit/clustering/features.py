@@ -303,6 +303,17 @@ def prepare_and_sample(
     return prep, sample, report, generator
 
 
+def label_pixels(prep: Prepared, label_block: Callable, instances: bool, report) -> Any:
+    """Label every pixel block by block (progress 0.3 to 1), then split clusters into objects if asked."""
+    from .instances import clusters_to_instances
+
+    labels = map_labels(prep, label_block, np.dtype(np.int32), report.sub(0.3, 0.9 if instances else 1.0))
+    if instances:
+        labels = clusters_to_instances(labels, progress=report.sub(0.9, 1.0))
+        report(1.0, "done")
+    return labels
+
+
 def draw_sample(
     prep: Prepared,
     max_samples: int,

@@ -14,11 +14,10 @@ from ._order import cluster_ids
 from .features import (
     DEFAULT_MAX_SAMPLES,
     fit_spec,
-    map_labels,
+    label_pixels,
     physical_extent,
     prepare_and_sample,
 )
-from .instances import clusters_to_instances
 from .._validation import validate_options
 
 __all__ = ["kmeans"]
@@ -202,8 +201,4 @@ def kmeans(
             labels[~mblock] = 0
         return labels
 
-    labels = map_labels(prep, label_block, np.dtype(np.int32), report.sub(0.3, 0.9 if instances else 1.0))
-    if instances:
-        labels = clusters_to_instances(labels, progress=report.sub(0.9, 1.0))
-        report(1.0, "done")
-    return labels
+    return label_pixels(prep, label_block, bool(instances), report)

@@ -24,8 +24,7 @@ import numpy as np
 
 from .._validation import check_positive_number, check_rng
 from ._order import cluster_ids
-from .features import DEFAULT_MAX_SAMPLES, fit_spec, map_labels, prepare_and_sample
-from .instances import clusters_to_instances
+from .features import DEFAULT_MAX_SAMPLES, fit_spec, label_pixels, prepare_and_sample
 from .kmeans import check_count
 from .._validation import validate_options
 
@@ -330,8 +329,4 @@ def mean_shift(
             labels[~mblock] = 0
         return labels
 
-    labels = map_labels(prep, label_block, np.dtype(np.int32), report.sub(0.3, 0.9 if instances else 1.0))
-    if instances:
-        labels = clusters_to_instances(labels, progress=report.sub(0.9, 1.0))
-        report(1.0, "done")
-    return labels
+    return label_pixels(prep, label_block, bool(instances), report)
