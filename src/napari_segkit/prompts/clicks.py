@@ -289,7 +289,10 @@ class ClickSegmenter:
         scale = tuple(np.asarray(self.spacing) / min(self.spacing))
         distance = ndi.distance_transform_edt(~other_side, sampling=scale)
         local = tuple(c - w.start for c, w in zip(point, window))
-        return float(min(max(distance[local], 1.5), 2.0 * obj.radius))
+        # the error around the click is at least as deep as the click; its extent along the boundary is
+        # unknown: pull up to twice the depth, and at least half the object's radius, fading with distance
+        depth = max(float(distance[local]), 1.5)
+        return float(min(max(2.0 * depth, 0.5 * obj.radius), 2.0 * obj.radius))
 
     def _prior(self, obj: _Object, region: Tuple[slice, ...], radius: float) -> np.ndarray:
         """Object-minus-background cost from the clicks: each click pulls its neighbourhood to its side,
@@ -301,9 +304,9 @@ class ClickSegmenter:
         for points, pull in ((obj.positive, pull_obj), (obj.negative, pull_bg)):
             for point in points:
                 distance = np.sqrt(self._local_distance2(point, region))
-                # full pull within half the click's reach, fading to nothing at its reach
+                # full pull at the click, fading to nothing at its reach
                 reach = obj.reach.get(point, radius)
-                np.maximum(pull, np.clip(2.0 - 2.0 * distance / reach, 0.0, 1.0), out=pull)
+                np.maximum(pull, np.clip(1.0 - distance / reach, 0.0, 1.0), out=pull)
                 if points is obj.positive:
                     np.minimum(nearest, distance, out=nearest)
         prior = CLICK_WEIGHT * (pull_bg - pull_obj)
