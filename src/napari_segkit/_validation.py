@@ -617,6 +617,7 @@ OPTION_RULES = {
     # Ncut values lie in [0, 2]; a larger threshold would split down to single pixels
     "threshold": ("float", None, 2.0, False, False),
     "memory_limit": ("memory",),
+    "chunks": ("chunks",),
     "rng": ("rng",),
     "spacing": ("spacing",),
 }
@@ -671,6 +672,17 @@ def check_option(name: str, value: Any, *, annotation: str = "", default: Any = 
         if 0 < abs(number) < rule[1]:
             raise InputError(f"{name} must be 0 or at least {rule[1]:g} in size, got {_describe(value)}")
         return number
+    if kind == "chunks":  # None, "auto", a block side, one per axis, or dask's tuple of tuples
+        if isinstance(value, str) and value == "auto":
+            return value
+        if isinstance(value, (list, tuple)) and any(isinstance(v, (list, tuple)) for v in value):
+            return value
+        if isinstance(value, (str, bytes, bool, np.bool_)):
+            raise InputError(
+                f"{name} must be None, 'auto', a block side or one per axis, got {_describe(value)}"
+            )
+        rule = ("shape", None, _BIG)  # the method names sizes below 1 itself
+        kind = "shape"
     if kind == "shape":
         if np.ndim(value) == 0 and not isinstance(value, (str, bytes, list, tuple)):
             return check_int(value, name=name, low=rule[1], high=rule[2])
@@ -680,7 +692,8 @@ def check_option(name: str, value: Any, *, annotation: str = "", default: Any = 
     if kind == "memory":
         return check_memory_limit(value, name=name)
     if kind == "rng":
-        check_rng(value, name=name) if not isinstance(value, np.random.Generator) else None
+        if not isinstance(value, np.random.Generator):
+            check_rng(value, name=name)
         return value
     if kind == "spacing":
         return _check_spacing_values(value, name)

@@ -24,7 +24,7 @@ from ._validation import (
 )
 from .graph.memory import GraphBudget, check_graph_budget, graph_bytes
 from .graph.neighbourhood import neighbour_offsets, resolve_connectivity
-from ._validation import validate_options
+from ._validation import check_int_tuple, validate_options
 
 __all__ = ["graph_cut", "estimate_graph_cut_memory"]
 
@@ -86,7 +86,9 @@ def estimate_graph_cut_memory(
         Nodes and edges of the largest graph and the bytes it and the working
         arrays need.
     """
-    shape = tuple(int(s) for s in shape)
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__len__"):
+        raise InputError(f"shape must be a sequence of axis lengths, got {shape!r:.80}")
+    shape = check_int_tuple(shape, name="shape", ndim=len(shape), low=1)
     spatial_dims = check_spatial_dims(spatial_dims, len(shape), method="graph_cut")
     conn = resolve_connectivity(connectivity, spatial_dims)
     n_offsets = len(neighbour_offsets(spatial_dims, conn))

@@ -145,7 +145,15 @@ def _check_mask(mask: Any, shape: Tuple[int, ...], lazy: bool) -> Any:
     if is_lazy(mask):
         if tuple(mask.shape) != shape:
             raise InputError(f"mask has shape {tuple(mask.shape)}, image has {shape} (without channels)")
-        return mask.astype(bool)
+        if np.dtype(mask.dtype).kind not in "biu":
+            raise InputError(f"mask must be boolean or integer, got dtype {mask.dtype}")
+        if not lazy:  # the image is in memory: so is its mask
+            mask = mask.compute()
+        else:
+            mask = mask.astype(bool)
+            if not bool(mask.any().compute()):  # one pass over the mask, block by block
+                raise InputError("mask selects no pixel")
+            return mask
     mask = np.asarray(mask)
     if mask.shape != shape:
         raise InputError(f"mask has shape {mask.shape}, image has {shape} (without channels)")

@@ -368,12 +368,23 @@ def _verify_weights(weights_path: Path, config: Dict[str, Any], state: Dict[str,
                 f"model weights {str(weights_path)!r} have sha256 {found[:16]}..., but config.json "
                 f"records {recorded[:16]}...: the file was changed or damaged after saving; refusing to load it"
             )
+    check_finite_weights(state, where=f"model weights {str(weights_path)!r}")
+
+
+def check_finite_weights(state: Dict[str, Any], *, where: str) -> None:
+    """Refuse a state_dict (or a network's) holding NaN or infinite weights.
+
+    Raises
+    ------
+    InputError
+        Naming ``where`` and the first tensors affected.
+    """
     import torch
 
     bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
     if bad:
         raise InputError(
-            f"model weights {str(weights_path)!r}: {len(bad)} tensor(s) hold NaN or infinite values "
+            f"{where}: {len(bad)} tensor(s) hold NaN or infinite values "
             f"(e.g. {', '.join(bad[:3])}); the model would predict NaN"
         )
 

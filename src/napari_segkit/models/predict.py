@@ -17,6 +17,7 @@ from .._progress import Reporter
 from .._validation import as_image_array, check_channel_axis, check_finite, check_spacing
 from .normalise import normalise
 from .._validation import check_resampled_size, lazily_finite, validate_options
+from .checkpoint import check_finite_weights
 
 __all__ = ["predict_labels", "predict_probabilities"]
 
@@ -279,6 +280,7 @@ def predict_probabilities(
         the CPU with a warning.
     """
     model = _as_model(model)
+    check_finite_weights(model.network.state_dict(), where="model")
     array, lead, lazy = _prepare_image(image, model, channel_axis)
     d = model.spatial_dims
     spatial = tuple(int(s) for s in array.shape[-d:])
