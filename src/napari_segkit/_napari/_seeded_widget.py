@@ -80,7 +80,7 @@ class RandomWalkerWidget(_SeededWidget):
     function_name = "random_walker"
 
     def method_parameters(self) -> List[Widget]:
-        self._beta = FloatSpinBox(label="Beta", value=500.0, min=0.1, max=1e6, step=10.0,
+        self._beta = FloatSpinBox(label="Beta", value=130.0, min=0.1, max=1e6, step=10.0,
                                   tooltip="Edge sensitivity: larger values stop walks at weaker edges.")
         return [self._beta]
 

@@ -25,8 +25,8 @@ def register(verbs) -> None:
     rw = verbs.add_parser("random-walker", epilog=EPILOG,
                           help="give each pixel the seed region a random walker reaches first")
     _common_options(rw)
-    rw.add_argument("--beta", type=float, default=500.0, metavar="B",
-                    help="edge sensitivity (default 500)")
+    rw.add_argument("--beta", type=float, default=130.0, metavar="B",
+                    help="edge sensitivity (default 130)")
     add_output_arguments(rw)
     rw.set_defaults(func=_run_random_walker)
 

@@ -14,7 +14,7 @@ from .._validation import validate_options
 
 __all__ = ["random_walker", "estimate_random_walker_memory"]
 
-DEFAULT_BETA = 500.0
+DEFAULT_BETA = 130.0
 DEFAULT_TOL = 1e-3
 # seconds per pixel and seed value of one conjugate-gradient solve, measured on a
 # 450 x 450 two-channel image with two seed values on 2 shared cores (about 10 s)
@@ -83,9 +83,10 @@ def random_walker(
     beta : float
         Edge sensitivity (scikit-image's ``beta``).  Each channel is first
         scaled so its 0.5th and 99.5th percentiles become 0 and 1, so ``beta``
-        means the same for any dtype or intensity range.  Default 500
-        (best of 130, 500 and 2000 on the nuclei sample and on real
-        fluorescence cells, see docs/random-walker.md).
+        means the same for any dtype or intensity range.  Default 130,
+        scikit-image's: on three real fluorescence sets it does as well as
+        or better than 500 and 2000 (the noisy synthetic nuclei sample
+        prefers 500 to 2000; see docs/random-walker.md).
     tol : float
         Tolerance of the conjugate-gradient solver.  Default 1e-3.
     memory_limit : int or str, optional
