@@ -39,7 +39,8 @@ class Case:
         return int(np.count_nonzero(np.unique(self.seeds)))
 
     def kwargs(self) -> dict:
-        return {"spacing": self.spacing}
+        # seed values kept (no background -> 0), so the labels compare with raw PyMaxflow's
+        return {"spacing": self.spacing, "background": None}
 
 
 # name -> (generator, arguments); the two-label sizes are those of the benchmark issue
