@@ -116,3 +116,14 @@ def test_compute_lazy_reports_and_cancels_between_blocks():
     with pytest.raises(Cancelled):
         compute_lazy(labels, cancel_after_three)
     assert len(calls) == 4
+
+
+def test_slic_defaults_come_from_the_image(viewer, wait_idle):
+    image, _ = _bands()
+    layer = viewer.add_image(image, name="bands")
+    widget = ClusteringWidget(viewer)
+    widget.image_layer = layer
+    widget.method = "SLIC superpixels"
+    assert widget._n_segments.value == 0 and widget._compactness.value == 0  # 0 = from the image
+    out = _run(widget, wait_idle, "SLIC superpixels")
+    np.testing.assert_array_equal(out.data, slic(image))

@@ -105,13 +105,14 @@ class ClusteringWidget(MethodWidget):
             tooltip="Kernel radius over position, in the layer's scale units. 0: intensity only.",
         )
         self._n_segments = SpinBox(
-            label="Superpixels", value=100, min=1, max=10_000_000,
-            tooltip="Approximate number of superpixels over the whole image.",
+            label="Superpixels", value=0, min=0, max=10_000_000,
+            tooltip="Approximate number of superpixels over the whole image; 0: about four per "
+            "object, from the size of the image's objects.",
         )
         self._compactness = FloatSpinBox(
-            label="Compactness", value=10.0, min=0.0001, max=10000.0, step=0.1,
-            tooltip="Colour against space: higher gives more regular superpixels "
-            "(try 0.01-0.1 for grayscale images, 10 for RGB).",
+            label="Compactness", value=0.0, min=0.0, max=10000.0, step=0.1,
+            tooltip="Colour against space: higher gives more regular superpixels; "
+            "0: automatic (10 for RGB, 0.1 for grayscale and fluorescence channels).",
         )
         self._instances = CheckBox(
             text="Instances (split clusters into connected objects)",
@@ -161,8 +162,8 @@ class ClusteringWidget(MethodWidget):
             spatial = float(self._spatial_bandwidth.value)
             return dict(bandwidth=bandwidth or None, spatial_bandwidth=spatial or None,
                         instances=bool(self._instances.value), rng=int(self._seed.value))
-        return dict(n_segments=int(self._n_segments.value),
-                    compactness=float(self._compactness.value))
+        return dict(n_segments=int(self._n_segments.value) or None,
+                    compactness=float(self._compactness.value) or None)
 
     def prepare(self, image: ImageInput, layers: Dict[str, Any]):
         import napari_segkit
