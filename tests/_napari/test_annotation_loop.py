@@ -111,3 +111,24 @@ def test_loop_through_the_widgets(viewer, qtbot, wait_idle, error_messages, tmp_
     assert "napari_segkit.replay" in annotate.copy_python()
     assert str(aset.effort()).startswith(f"{aset.n_objects} objects")
     assert not error_messages
+
+
+def test_cancel_saves_the_best_model_so_far(viewer, qtbot, wait_idle, tmp_path):
+    sample = nuclei_time_series(n_frames=2, shape=(48, 48), n_nuclei=4, rng=2)
+    image = viewer.add_image(sample.image[0], name="cells")
+    labels = viewer.add_labels(sample.labels[0], name="cells labels")
+    train = TrainWidget(viewer)
+    viewer.window.add_dock_widget(train)
+    train.image_layer = image
+    train.set_layer("labels", labels)
+    train._depth.value, train._width.value, train._epochs.value = 1, 4, 10000
+    train._budget.value = 600.0
+    train._device.value = "cpu"
+    train._folder.value = tmp_path / "model"
+    train.run()
+    qtbot.waitUntil(lambda: len(train._plot.points) >= 1, timeout=60000)
+    train.cancel()
+    wait_idle(train, timeout=60000)
+    assert train.status.startswith("cancelled: the best model so far"), train.status
+    assert (tmp_path / "model" / "config.json").is_file()
+    assert train.last_model.config["training"]["stopped_by"] == "cancelled"
