@@ -9,7 +9,36 @@ import numpy as np
 from ._errors import InputError
 from ._validation import as_image_array
 
-__all__ = ["check_seeds"]
+__all__ = ["check_seeds", "seed_array"]
+
+
+def seed_array(
+    seeds: Any,
+    *,
+    full_shape: Tuple[int, ...],
+    spatial_shape: Tuple[int, ...],
+    name: str,
+    meaning: str,
+) -> np.ndarray:
+    """``seeds`` as an array of integer (or bool) labels, with the image's
+    shape without channels or one frame's shape.
+
+    ``meaning`` (for example ``"0 = unknown, 1, 2, ... = regions"``) is
+    named in the error for float seeds.  Raises :class:`InputError` for a
+    float dtype or a shape that matches neither.
+    """
+    array = as_image_array(seeds, name=name)
+    if array.dtype.kind == "f":
+        raise InputError(
+            f"{name} has dtype {array.dtype}: seeds must be integer labels "
+            f"({meaning}), as in a napari Labels layer"
+        )
+    if array.shape not in (tuple(full_shape), tuple(spatial_shape)):
+        expected = f"{tuple(full_shape)}"
+        if tuple(spatial_shape) != tuple(full_shape):
+            expected += f" or {tuple(spatial_shape)} (one frame, used for every frame)"
+        raise InputError(f"{name} has shape {array.shape} but the image needs {expected}")
+    return array
 
 
 def check_seeds(
@@ -48,17 +77,8 @@ def check_seeds(
         For float seeds, a shape that matches neither, negative values, or
         fewer than ``min_values`` distinct values.
     """
-    array = as_image_array(seeds, name=name)
-    if array.dtype.kind == "f":
-        raise InputError(
-            f"{name} has dtype {array.dtype}: seeds must be integer labels "
-            "(0 = unknown, 1, 2, ... = regions), as in a napari Labels layer"
-        )
-    if array.shape not in (tuple(full_shape), tuple(spatial_shape)):
-        expected = f"{tuple(full_shape)}"
-        if tuple(spatial_shape) != tuple(full_shape):
-            expected += f" or {tuple(spatial_shape)} (one frame, used for every frame)"
-        raise InputError(f"{name} has shape {array.shape} but the image needs {expected}")
+    array = seed_array(seeds, full_shape=full_shape, spatial_shape=spatial_shape, name=name,
+                       meaning="0 = unknown, 1, 2, ... = regions")
     if array.dtype.kind == "b":
         array = array.view(np.uint8)
     smallest = array.min()

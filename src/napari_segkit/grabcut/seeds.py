@@ -13,7 +13,7 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from .._errors import InputError
-from .._validation import as_image_array
+from .._seeds import seed_array
 
 __all__ = ["OBJECT", "BACKGROUND", "check_grabcut_seeds"]
 
@@ -40,17 +40,8 @@ def check_grabcut_seeds(
     """
     if seeds is None:
         return None
-    array = as_image_array(seeds, name=name)
-    if array.dtype.kind == "f":
-        raise InputError(
-            f"{name} has dtype {array.dtype}: seeds must be integer labels "
-            f"(0 = none, {OBJECT} = object, {BACKGROUND} = background), as in a napari Labels layer"
-        )
-    if array.shape not in (tuple(full_shape), tuple(spatial_shape)):
-        expected = f"{tuple(full_shape)}"
-        if tuple(spatial_shape) != tuple(full_shape):
-            expected += f" or {tuple(spatial_shape)} (one frame, used for every frame)"
-        raise InputError(f"{name} has shape {array.shape} but the image needs {expected}")
+    array = seed_array(seeds, full_shape=full_shape, spatial_shape=spatial_shape, name=name,
+                       meaning=f"0 = none, {OBJECT} = object, {BACKGROUND} = background")
     if array.dtype.kind == "b":
         return array.astype(np.uint8)
     values = np.unique(array)
