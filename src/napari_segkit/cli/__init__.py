@@ -80,6 +80,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (Cancelled, KeyboardInterrupt):
         error("cancelled; no output was written")
         return EXIT_CANCELLED
+    except MemoryError as exc:  # the job did not fit after all: a resource refusal, not a bug
+        needed = f" ({exc})" if str(exc) else ""
+        error(f"not enough memory for this job{needed}; pass a smaller --memory-limit so the work is "
+              "tiled, crop or downsample the image, or free memory")
+        return EXIT_RESOURCE
     except tuple(_EXIT_CODES) as exc:  # expected failures: the message says it all
         error(str(exc))
         return next(code for kind, code in _EXIT_CODES.items() if isinstance(exc, kind))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -172,29 +172,42 @@ def _read_array(path: Path, shape: Sequence[int], *, ours: bool) -> np.ndarray:
     return data
 
 
-#: Bytes of labels computed and written at once (a whole number of chunk rows).
-SLAB_BYTES = 64 * 2**20
+#: Bytes of labels computed and written at once (whole zarr chunks).
+SLAB_BYTES = 16 * 2**20
+
+
+def _slab_shape(shape: Sequence[int], chunks: Sequence[int], itemsize: int) -> Tuple[int, ...]:
+    """Whole chunks, grown from the last axis to the first while under :data:`SLAB_BYTES`."""
+    block = [max(1, min(int(c), int(s))) for c, s in zip(chunks, shape)]
+    for axis in reversed(range(len(shape))):
+        others = math.prod(block) // block[axis] * itemsize
+        fit = max(1, SLAB_BYTES // max(1, others * block[axis]))
+        block[axis] = min(int(shape[axis]), block[axis] * fit)
+        if block[axis] < shape[axis]:
+            break
+    return tuple(block)
 
 
 def _write_in_slabs(array: Any, labels: Any) -> None:
-    """Copy ``labels`` (numpy or dask) into ``array`` one slab of chunk rows at a time.
+    """Copy ``labels`` (numpy or dask) into ``array`` one slab of whole chunks at a time.
 
     A dask array is computed slab by slab, so the memory held is one slab
     (plus the blocks it needs), never the volume.  Between slabs no write is
     in flight: a pending Ctrl-C or SIGTERM stops there (:func:`check_stop`).
     """
+    import itertools
+
     from ._signals import check_stop
 
     if labels.ndim == 0:
         array[...] = np.asarray(labels)
         return
-    chunk0 = int(array.chunks[0]) if array.chunks else 1
-    row_bytes = max(1, math.prod(labels.shape[1:]) * labels.dtype.itemsize)
-    step = max(chunk0, (SLAB_BYTES // (row_bytes * chunk0)) * chunk0)
-    for start in range(0, labels.shape[0], step):
+    block = _slab_shape(labels.shape, array.chunks or labels.shape, labels.dtype.itemsize)
+    starts = [range(0, int(s), b) for s, b in zip(labels.shape, block)]
+    for corner in itertools.product(*starts):
         check_stop()
-        stop = min(labels.shape[0], start + step)
-        array[start:stop] = np.asarray(labels[start:stop])
+        region = tuple(slice(c, min(c + b, int(s))) for c, b, s in zip(corner, block, labels.shape))
+        array[region] = np.asarray(labels[region])
     check_stop()
 
 
