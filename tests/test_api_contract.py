@@ -36,7 +36,6 @@ PENDING = {
 }
 #: shared options a method still lacks; adding one must remove it from here
 PENDING_MISSING = {
-    ("segment_clicks", "progress"): "progress callback between the clicks' cuts",
 }
 
 

@@ -86,8 +86,6 @@ class ClicksWidget(MethodWidget):
 
         def compute(progress):
             progress(0.0, f"{len(coords)} click(s)")
-            labels = segment_clicks(data, coords, positive=signs, **options)
-            progress(1.0, f"{int(labels.max())} object(s)")
-            return labels
+            return segment_clicks(data, coords, positive=signs, progress=progress, **options)
 
         return compute

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .._errors import InputError
+from .._progress import Reporter
 from .._validation import (
     as_image_array,
     check_channel_axis,
@@ -461,6 +462,7 @@ def segment_clicks(
     max_iter: int = 5,
     smoothness: Any = "auto",
     rng: Any = None,
+    progress: Optional[Callable[[float, str], None]] = None,
 ) -> np.ndarray:
     """Objects from positive and negative clicks, replayed in order.
 
@@ -478,6 +480,9 @@ def segment_clicks(
         corrects it (see :class:`ClickSegmenter`).
     channel_axis, spacing, labels, n_components, max_iter, smoothness, rng
         As for :class:`ClickSegmenter`.
+    progress : callable, optional
+        ``progress(fraction, message)`` after each click's cut; it may raise
+        :class:`napari_segkit.Cancelled` to stop.
 
     Returns
     -------
@@ -511,6 +516,8 @@ def segment_clicks(
         raise InputError(f"positive must have one entry per point ({len(coords)}), got shape {signs.shape}")
     if signs.dtype.kind not in "biu" or not np.isin(signs, (0, 1)).all():
         raise InputError("positive must hold booleans (True = object click, False = background click)")
+    report = Reporter(progress)
     for k, (point, sign) in enumerate(zip(coords, signs.astype(bool))):
         session.add_click(_check_coords(point, session.shape, f"points[{k}]"), bool(sign))
+        report((k + 1) / len(coords), f"click {k + 1}/{len(coords)}")
     return session.labels
