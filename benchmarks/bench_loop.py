@@ -57,6 +57,8 @@ REPO = Path(__file__).resolve().parents[1]
 N_BOXES = 20
 N_CLICKS = 40
 ROUND_INTERACTIONS = 10
+#: U-Net options (--depth/--width); empty = train_model's defaults
+OPTIONS: dict = {}
 
 
 def devdata() -> Path:
@@ -202,6 +204,8 @@ def train(data, budget, init=None, seed=0, cpu_budget=False):
     from napari_segkit import Cancelled, train_model
 
     kwargs = dict(ignore_label=data.ignore_label, channel_axis=data.channel_axis, time_budget=budget, rng=seed)
+    if OPTIONS and init is None:
+        kwargs["options"] = dict(OPTIONS)
     cpu_start = time.process_time()
     if cpu_budget:
         threads = torch.get_num_threads()
@@ -319,11 +323,14 @@ def main() -> None:
     parser.add_argument("--cpu-budget", action="store_true",
                         help="budgets count this process's CPU seconds per torch thread (the time the training "
                         "would take alone on --threads cores), for a loaded, shared machine")
+    parser.add_argument("--depth", type=int, default=None, help="U-Net depth (default: train_model's)")
+    parser.add_argument("--width", type=int, default=None, help="U-Net width (default: train_model's)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(args.threads)
+    OPTIONS.update({k: v for k, v in (("depth", args.depth), ("width", args.width)) if v is not None})
     results = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "threads": args.threads,
                            "load_start": os.getloadavg()}, "args": vars(args), "cases": []}
     for name in args.cases.split(","):
