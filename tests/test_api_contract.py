@@ -26,10 +26,12 @@ EVERYWHERE = ("spacing", "channel_axis", "progress")
 #: methods that estimate their memory first, and so take memory_limit
 WITH_MEMORY_LIMIT = {
     "graph_cut", "random_walker", "watershed", "normalized_cut", "spectral_clustering", "grabcut",
-    "crf_refine", "graph_cut_refine", "refine_instances",
+    "crf_refine", "graph_cut_refine", "refine_instances", "kmeans", "mean_shift",
 }
 #: methods that process leading axes frame by frame, and so take spatial_dims
-WITH_SPATIAL_DIMS = {"graph_cut", "random_walker", "watershed", "grabcut", "train_model", "slic"}
+WITH_SPATIAL_DIMS = {
+    "graph_cut", "random_walker", "watershed", "grabcut", "train_model", "slic", "kmeans", "mean_shift",
+}
 #: known departures, each with what replaces it; fixing one must remove it from here
 PENDING = {
     ("grabcut", "return_report"): "a GrabCut result object instead of the (labels, report) flag",

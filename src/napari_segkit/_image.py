@@ -38,6 +38,7 @@ __all__ = [
     "normalise_channels",
     "map_frames",
     "parse_image",
+    "segment_frames",
     "unit_spacing",
 ]
 
@@ -102,12 +103,20 @@ def memory_budget(memory_limit: Any = None) -> int:
     return int(MEMORY_FRACTION * available_memory())
 
 
+def _size(n_bytes: float) -> str:
+    """A byte count for people: GB, MB or kB with two decimals."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:.2f} {unit}"
+    return f"{n_bytes / 1e3:.2f} kB"
+
+
 def check_memory(needed: int, memory_limit: Any, *, method: str, what: str) -> None:
     """Refuse a job that would need more than the budget, before any work."""
     limit = memory_budget(memory_limit)
     if needed > limit:
         raise ResourceLimitError(
-            f"{method} needs about {needed / 1e9:.2f} GB for {what}, but {limit / 1e9:.2f} GB is "
+            f"{method} needs about {_size(needed)} for {what}, but {_size(limit)} is "
             "allowed (memory_limit, default 80 % of the available memory); crop, downsample or "
             "process fewer frames at once"
         )
@@ -150,6 +159,7 @@ class ParsedImage:
     memory_limit: Optional[int] = None
     lazy: bool = False
     method: str = field(default="", repr=False)
+    finite: bool = field(default=True, repr=False)
 
     @property
     def n_channels(self) -> int:
@@ -173,7 +183,8 @@ class ParsedImage:
         array = self.data[index] if index else self.data
         if self.lazy:
             array = np.asarray(array.compute())
-        check_finite(array, name="image")
+        if self.finite:
+            check_finite(array, name="image")
         return array
 
     def frame_mask(self, index: Tuple[int, ...]) -> Optional[np.ndarray]:
@@ -208,6 +219,7 @@ def parse_image(
     mask: Any = None,
     memory_limit: Any = None,
     lazy: bool = True,
+    finite: bool = True,
 ) -> ParsedImage:
     """Check an image and name its axes; the one entry point of every method.
 
@@ -234,6 +246,10 @@ def parse_image(
     lazy : bool
         Keep dask input lazy (frames are computed one at a time).  With
         False, dask input is computed and numpy is checked for NaN now.
+    finite : bool
+        Refuse NaN and infinite values (numpy now, dask frame by frame).
+        False leaves the check to the method (for example only inside the
+        mask).
 
     Raises
     ------
@@ -271,7 +287,7 @@ def parse_image(
                 + (f" or {spatial_shape} (one frame, used for every frame)" if frame_shape else "")
             )
         checked_mask = checked_mask.astype(bool, copy=False)
-    if not is_lazy:
+    if not is_lazy and finite:
         check_finite(np.asarray(array), name="image")
     return ParsedImage(
         data=data,
@@ -283,6 +299,7 @@ def parse_image(
         memory_limit=check_memory_limit(memory_limit),
         lazy=is_lazy,
         method=method,
+        finite=finite,
     )
 
 
@@ -328,3 +345,41 @@ def map_frames(
     largest = int(out.max()) if out.size else 0
     report(1.0, "done")
     return out.astype(label_dtype(largest), copy=False)
+
+
+def segment_frames(
+    image: Any,
+    segment_frame: Callable[..., np.ndarray],
+    *,
+    method: str,
+    channel_axis: Optional[int],
+    spacing: Optional[Sequence[float]],
+    spatial_dims: Optional[int],
+    mask: Any,
+    progress: Optional[Callable[[float, str], None]],
+    unique_ids: bool = True,
+    finite: bool = True,
+) -> Any:
+    """Run a whole-image method on every frame of ``image``, ids unique over the result.
+
+    ``segment_frame(frame, channel_axis=, spacing=, mask=, progress=)`` is
+    the method on one image.  With no leading frame axes (``spatial_dims``
+    None or every non-channel axis spatial) it gets the caller's image and
+    options unchanged, so the result is the method's own (lazy for dask
+    input).  Otherwise each frame is read on its own (channels last) and
+    labelled; a frame whose mask selects no pixel is all 0.
+    """
+    if spatial_dims is None:
+        return segment_frame(image, channel_axis=channel_axis, spacing=spacing, mask=mask, progress=progress)
+    parsed = parse_image(image, method=method, channel_axis=channel_axis, spacing=spacing,
+                         spatial_dims=spatial_dims, mask=mask, lazy=True, finite=finite)
+    if not parsed.frame_shape:
+        return segment_frame(image, channel_axis=channel_axis, spacing=spacing, mask=mask, progress=progress)
+
+    def segment(index, frame, report):
+        frame_mask = parsed.frame_mask(index)
+        if frame_mask is not None and not frame_mask.any():
+            return np.zeros(parsed.spatial_shape, np.int64)
+        return segment_frame(frame, channel_axis=-1, spacing=parsed.spacing, mask=frame_mask, progress=report)
+
+    return map_frames(parsed, segment, unique_ids=unique_ids, progress=progress)

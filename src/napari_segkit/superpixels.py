@@ -199,20 +199,18 @@ def slic(
 
 def _slic_frames(image, n_segments, spatial_dims, progress, arguments):
     """SLIC of every frame of a (T, ...) series (``n_segments`` per frame), ids unique over the result."""
-    from ._image import map_frames, parse_image
+    from ._image import segment_frames
 
-    parsed = parse_image(image, method="slic", channel_axis=arguments["channel_axis"],
-                         spacing=arguments["spacing"], spatial_dims=spatial_dims,
-                         mask=arguments["mask"], lazy=True)
     options = {key: arguments[key] for key in (
         "compactness", "sigma", "rgb", "max_iter", "enforce_connectivity", "min_size_factor",
         "max_size_factor", "slic_zero")}
 
-    def segment(index, frame, report):
-        return slic(frame, n_segments, channel_axis=-1, spacing=parsed.spacing,
-                    mask=parsed.frame_mask(index), progress=report, **options)
+    def segment(frame, **where):
+        return slic(frame, n_segments, **where, **options)
 
-    return map_frames(parsed, segment, unique_ids=True, progress=progress)
+    return segment_frames(image, segment, method="slic", channel_axis=arguments["channel_axis"],
+                          spacing=arguments["spacing"], spatial_dims=spatial_dims,
+                          mask=arguments["mask"], progress=progress)
 
 
 #: compactness by default: CIELAB values span about 100, scaled channels 1

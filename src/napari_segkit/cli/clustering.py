@@ -30,7 +30,7 @@ def register(verbs) -> None:
     km.add_argument("--instances", action="store_true",
                     help="split clusters into connected components with their own ids")
     _common_options(km)
-    add_output_arguments(km, spatial_dims=False)
+    add_output_arguments(km)
     km.set_defaults(func=_run_kmeans)
 
     ms = verbs.add_parser("mean-shift", help="cluster pixels at the modes of their density",
@@ -43,7 +43,7 @@ def register(verbs) -> None:
     ms.add_argument("--instances", action="store_true",
                     help="split clusters into connected components with their own ids")
     _common_options(ms)
-    add_output_arguments(ms, spatial_dims=False)
+    add_output_arguments(ms)
     ms.set_defaults(func=_run_mean_shift)
 
     sp = verbs.add_parser("slic", help="SLIC superpixels (2-D or 3-D, anisotropic spacing)",
@@ -59,8 +59,11 @@ def register(verbs) -> None:
     sp.set_defaults(func=_run_slic)
 
 
-def _run(args, command, function, parameters, **options):
+def _run(args, command, function, parameters, *, frames=False, **options):
+    """Run ``function`` on IMAGE; ``frames``: it takes spatial_dims (stacks frame by frame) and memory_limit."""
     def compute(job):
+        if frames:
+            options.update(spatial_dims=job.spatial_dims, memory_limit=job.memory_limit)
         labels = function(job.array, channel_axis=job.channel_axis, spacing=job.spacing,
                           progress=job.progress, **options)
         return labels.compute() if hasattr(labels, "compute") else labels
@@ -78,7 +81,7 @@ def _run_kmeans(args: argparse.Namespace) -> int:
     def function(image, **kw):
         return kmeans(image, args.clusters, **kw)
 
-    return _run(args, "kmeans", function, {"n_clusters": args.clusters, **options}, **options)
+    return _run(args, "kmeans", function, {"n_clusters": args.clusters, **options}, frames=True, **options)
 
 
 def _run_mean_shift(args: argparse.Namespace) -> int:
@@ -86,7 +89,7 @@ def _run_mean_shift(args: argparse.Namespace) -> int:
 
     options = {"bandwidth": args.bandwidth, "spatial_bandwidth": args.spatial_bandwidth,
                "instances": args.instances, "rgb": args.rgb, "rng": args.seed}
-    return _run(args, "mean-shift", mean_shift, dict(options), **options)
+    return _run(args, "mean-shift", mean_shift, dict(options), frames=True, **options)
 
 
 def _run_slic(args: argparse.Namespace) -> int:

@@ -293,22 +293,74 @@ def prepare_and_sample(
     rng: Any,
     max_samples: int,
     progress: Optional[Callable[[float, str], None]],
+    memory_limit: Any = None,
+    instances: bool = False,
 ):
-    """What every clustering method does first: check the image, draw the pixel sample.
+    """What every clustering method does first: check the image and its
+    memory need, draw the pixel sample.
 
-    Returns ``(prep, sample, report)``; the sample takes the first 10 % of
-    the progress range.  ``rng``: the package's one meaning (None = fresh
-    entropy, an integer seed, or a Generator).
+    Returns ``(prep, sample, report, generator)``; the sample takes the
+    first 10 % of the progress range.  ``rng``: the package's one meaning
+    (None = fresh entropy, an integer seed, or a Generator).  Refuses, before
+    any work, a job that would need more than ``memory_limit`` (default 80 %
+    of the memory available now).
     """
+    from .._image import check_memory
     from .._progress import Reporter
     from .._validation import check_rng
 
     prep = prepare(image, channel_axis=channel_axis, rgb=rgb, spacing=spacing, mask=mask, method=method)
     generator = check_rng(rng)
+    needed = estimate_clustering_memory(prep, max_samples=max_samples, instances=instances)
+    check_memory(needed, memory_limit, method=method,
+                 what=f"an image of shape {prep.spatial_shape} with {prep.n_channels} channel(s)")
     report = Reporter(progress)
     report(0.0, "sampling pixels")
     sample = draw_sample(prep, max_samples, generator, progress=report.sub(0.0, 0.1))
     return prep, sample, report, generator
+
+
+def frame_by_frame(method: Callable, image: Any, task: tuple, arguments: dict) -> Any:
+    """``method`` on every frame of a series (``spatial_dims``), ids unique over the result.
+
+    One generator, made from ``rng`` once, draws for the frames in turn, so
+    an integer seed gives the same labels for the same series.
+    """
+    from .._image import segment_frames
+    from .._validation import check_rng
+
+    options = {key: value for key, value in arguments.items()
+               if key not in ("image", "channel_axis", "spacing", "mask", "spatial_dims", "progress",
+                              "n_clusters", "rng")}
+    generator = check_rng(arguments["rng"])
+
+    def segment(frame, **where):
+        return method(frame, *task, rng=generator, **where, **options)
+
+    return segment_frames(image, segment, method=method.__name__, channel_axis=arguments["channel_axis"],
+                          spacing=arguments["spacing"], spatial_dims=arguments["spatial_dims"],
+                          mask=arguments["mask"], progress=arguments["progress"], finite=False)
+
+
+def estimate_clustering_memory(prep: Prepared, *, max_samples: int, instances: bool = False) -> int:
+    """Bytes K-means or mean shift needs beyond the image itself.
+
+    The int32 labels (numpy input; a dask result is written chunk by chunk),
+    the connected components when ``instances``, the features of one block
+    (numpy) or chunk (dask), and the fitted sample with the copies the
+    clustering makes of it.
+    """
+    ndim = len(prep.spatial_shape)
+    n_features = prep.n_channels + ndim  # intensities and, at most, position
+    if prep.lazy:
+        block = max(math.prod(max(c) for c in prep.array.chunks[:-1]), 1)
+        labels = block * 4 * (3 if instances else 1)
+    else:
+        block = min(prep.n_pixels, BLOCK_PIXELS)
+        labels = prep.n_pixels * 4 * (3 if instances else 1)
+    per_block_pixel = n_features * (8 + 4) + 8 * ndim + 8 * prep.n_channels + 16
+    per_sample = n_features * 8 * 4 + 8 * ndim + 8 * prep.n_channels
+    return int(labels + block * per_block_pixel + min(prep.n_pixels, max_samples) * per_sample)
 
 
 def label_pixels(prep: Prepared, label_block: Callable, instances: bool, report) -> Any:

@@ -14,6 +14,7 @@ from ._order import cluster_ids
 from .features import (
     DEFAULT_MAX_SAMPLES,
     fit_spec,
+    frame_by_frame,
     label_pixels,
     physical_extent,
     prepare_and_sample,
@@ -55,6 +56,8 @@ def kmeans(
     spatial_weight: float = 0.0,
     spacing: Optional[Sequence[float]] = None,
     mask: Any = None,
+    spatial_dims: Optional[int] = None,
+    memory_limit: Any = None,
     rng: Any = None,
     instances: bool = False,
     max_samples: int = DEFAULT_MAX_SAMPLES,
@@ -96,6 +99,16 @@ def kmeans(
         Physical pixel size per spatial axis (positions are in physical units).
     mask : (M, N[, P]) array of bool, optional
         Only pixels where ``mask`` is True are clustered; others get 0.
+    spatial_dims : {2, 3}, optional
+        Trailing spatial axes; the axes before them (time, position) are
+        frames, clustered one by one (each with its own centres and up to
+        ``n_clusters`` clusters), with ids unique over the result: frame
+        ``t``'s ids follow the largest id of the frames before it.  Default:
+        every non-channel axis is spatial (one 2-D or 3-D image).
+    memory_limit : int or str, optional
+        Bytes the job may use (``"4G"`` too); default 80 % of the memory
+        available now.  A job that would need more is refused before any
+        work.
     rng : int or numpy.random.Generator, optional
         Seed for the sample and the initialisation: None = fresh entropy (as
         everywhere in the package), an integer = the same image and seed
@@ -141,6 +154,8 @@ def kmeans(
     >>> int((labels == 2).sum())
     100
     """
+    if spatial_dims is not None:
+        return frame_by_frame(kmeans, image, (n_clusters,), locals())
     n_clusters = check_count(n_clusters, "n_clusters")
     spatial_weight = check_positive_number(spatial_weight, name="spatial_weight", allow_zero=True)
     max_samples = check_count(max_samples, "max_samples", minimum=1)
@@ -148,7 +163,8 @@ def kmeans(
     max_iter = check_count(max_iter, "max_iter")
     prep, sample, report, generator = prepare_and_sample(
         image, method="kmeans", channel_axis=channel_axis, rgb=rgb, spacing=spacing, mask=mask,
-        rng=rng, max_samples=max_samples, progress=progress,
+        rng=rng, max_samples=max_samples, progress=progress, memory_limit=memory_limit,
+        instances=bool(instances),
     )
 
     spatial = None

@@ -24,7 +24,7 @@ import numpy as np
 
 from .._validation import check_positive_number, check_rng
 from ._order import cluster_ids
-from .features import DEFAULT_MAX_SAMPLES, fit_spec, label_pixels, prepare_and_sample
+from .features import DEFAULT_MAX_SAMPLES, fit_spec, frame_by_frame, label_pixels, prepare_and_sample
 from .kmeans import check_count
 from .._validation import validate_options
 
@@ -203,6 +203,8 @@ def mean_shift(
     rgb: Optional[bool] = None,
     spacing: Optional[Sequence[float]] = None,
     mask: Any = None,
+    spatial_dims: Optional[int] = None,
+    memory_limit: Any = None,
     rng: Any = None,
     instances: bool = False,
     quantile: float = 0.3,
@@ -235,8 +237,9 @@ def mean_shift(
         given, a pixel's window joins intensity and position (mean shift
         filtering in the sense of Comaniciu and Meer): similar regions far
         apart become separate clusters.  Default None: intensity only.
-    channel_axis, rgb, spacing, mask, rng, instances, max_samples
-        As in :func:`kmeans`.
+    channel_axis, rgb, spacing, mask, spatial_dims, memory_limit, rng, instances, max_samples
+        As in :func:`kmeans` (with ``spatial_dims``, each frame finds its own
+        modes).
     quantile : float
         Quantile of pairwise distances used to estimate ``bandwidth``.
     min_bin_freq : int
@@ -273,6 +276,8 @@ def mean_shift(
     >>> sorted(np.unique(labels).tolist())
     [1, 2]
     """
+    if spatial_dims is not None:
+        return frame_by_frame(mean_shift, image, (), locals())
     if bandwidth is not None:
         bandwidth = check_positive_number(bandwidth, name="bandwidth")
     if spatial_bandwidth is not None:
@@ -287,7 +292,8 @@ def mean_shift(
     max_iter = check_count(max_iter, "max_iter")
     prep, sample, report, generator = prepare_and_sample(
         image, method="mean_shift", channel_axis=channel_axis, rgb=rgb, spacing=spacing, mask=mask,
-        rng=rng, max_samples=max_samples, progress=progress,
+        rng=rng, max_samples=max_samples, progress=progress, memory_limit=memory_limit,
+        instances=bool(instances),
     )
     spec = fit_spec(prep, sample.values)
     if spec.constant:
