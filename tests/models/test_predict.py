@@ -172,3 +172,46 @@ def test_bad_inputs(trained, kwargs, match):
     with pytest.raises(InputError, match=match), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         predict_labels(image, model, **kwargs)
+
+
+def test_test_time_augmentation_averages_the_eight_views(trained, one_thread):
+    import dask.array as da
+
+    from napari_segkit import InputError
+    from napari_segkit.models.tta import transforms
+
+    model, _ = trained
+    image = touching_nuclei((40, 56), n=6, seed=7)[0]
+    views = []
+    for forward, inverse, _swap in transforms(2):
+        views.append(np.moveaxis(inverse(np.moveaxis(
+            predict_probabilities(forward(image[None])[0], model), -1, 0)), 0, -1))
+    expected = np.mean(views, axis=0)
+    got = predict_probabilities(image, model, tta=True)
+    assert np.abs(got - expected).max() <= 1e-6
+    assert np.abs(got - views[0]).max() > 1e-3  # the views do differ
+    # tiled == untiled holds with TTA too
+    tiled = predict_probabilities(image, model, tta=True, tile_shape=2 * model.halo + 16)
+    assert np.abs(tiled - got).max() <= 1e-5
+    assert len(transforms(3)) == 8 and not any(swap for _, _, swap in transforms(3))
+    with pytest.raises(InputError, match="needs a numpy image"):
+        predict_probabilities(da.from_array(image), model, tta=True)
+
+
+def test_post_processing_options():
+    from napari_segkit.models.instances import instances_from_probabilities
+
+    # two touching squares of interior with a boundary line between, and a speck
+    prob = np.zeros((40, 40, 3), np.float32)
+    prob[..., 0] = 1.0
+    for ys, xs in [(slice(5, 20), slice(5, 19)), (slice(5, 20), slice(21, 35)), (slice(30, 33), slice(30, 33))]:
+        prob[ys, xs] = (0.0, 1.0, 0.0)
+    prob[5:20, 19:21] = (0.0, 0.2, 0.8)
+    prob[25:28, 5:35] = (0.6, 0.0, 0.4)  # a doubtful band: foreground only below threshold 0.4
+    labels = instances_from_probabilities(prob)
+    assert len(np.unique(labels)) == 4  # background, two squares, the speck
+    assert labels[5:20, 5:19].max() != labels[5:20, 21:35].max()
+    assert len(np.unique(instances_from_probabilities(prob, min_size=10))) == 3  # the 3x3 speck goes
+    assert (instances_from_probabilities(prob, min_size=10) > 0).sum() == 2 * 15 * 15  # boundary shared out
+    # the doubtful band joins no object: it has no seed either way, the foreground mask alone changes
+    assert not instances_from_probabilities(prob, foreground_threshold=0.3)[25:28].any()

@@ -243,3 +243,48 @@ def test_bad_inputs(change, match):
     args.update(change)
     with pytest.raises(InputError, match=match):
         train_model(image, labels, **args)
+
+
+def test_plateau_rule():
+    from napari_segkit.models.training import _plateau
+
+    def history(losses):
+        return [{"val_loss": v} for v in losses]
+
+    assert not _plateau(history([1.0] * 12))  # too few epochs to judge
+    assert _plateau(history([1.0] * 13))  # 12 epochs without a new best
+    assert not _plateau(history([1.0] * 12 + [0.95]))  # a 5 % gain resets it
+    assert _plateau(history([1.0] + [0.995] * 12))  # 0.5 % is not a gain
+    # the window grows with the run: 20 epochs after 64 or 65 (30 %, rounded up)
+    improving = list(np.linspace(2.0, 1.0, 45))
+    assert not _plateau(history(improving + [1.0] * 19))  # a gain 20 epochs back
+    assert _plateau(history(improving + [1.0] * 20))
+
+
+def test_cosine_rate_decays_to_five_percent():
+    import torch
+
+    from napari_segkit.models.training import _set_rate
+
+    optimiser = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=1.0)
+    rates = []
+    for f in (0.0, 0.5, 1.0, 2.0):
+        _set_rate(optimiser, 1e-3, "cosine", f)
+        rates.append(optimiser.param_groups[0]["lr"])
+    assert rates[0] == pytest.approx(1e-3) and rates[1] == pytest.approx(0.525e-3)
+    assert rates[2] == rates[3] == pytest.approx(0.05e-3)
+    _set_rate(optimiser, 1e-3, "constant", 0.7)
+    assert optimiser.param_groups[0]["lr"] == 1e-3
+
+
+def test_a_budget_without_epochs_stops_when_validation_stops_improving(one_thread, monkeypatch):
+    from napari_segkit.models import training
+
+    monkeypatch.setattr(training, "PLATEAU_EPOCHS", 1)
+    monkeypatch.setattr(training, "PLATEAU_GAIN", 0.99)  # demands a 99 % gain per epoch
+    image, labels, args = _tiny(epochs=None, time_budget=600.0, validation_fraction=0.5)
+    model = train_model([image, image[::-1]], [labels, labels[::-1]], **args)
+    assert model.config["training"]["stopped_by"] == "converged"
+    assert len(model.history) == 2
+    with pytest.raises(InputError, match="lr_schedule must be one of"):
+        train_model(image, labels, **{**args, "lr_schedule": "step"})

@@ -12,7 +12,7 @@ so objects crossing a block seam keep one id and ids are unique.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -33,28 +33,62 @@ def _foreground(probabilities: np.ndarray, threshold: float) -> np.ndarray:
     return probabilities[..., BACKGROUND] < 1.0 - threshold
 
 
-def _watershed(probabilities: np.ndarray, seeds: np.ndarray, threshold: float) -> np.ndarray:
+def _watershed(probabilities: np.ndarray, seeds: np.ndarray, threshold: float,
+               foreground_threshold: Optional[float] = None) -> np.ndarray:
     from skimage.segmentation import watershed
 
     elevation = 1.0 - probabilities[..., INTERIOR]
-    mask = _foreground(probabilities, threshold) | (seeds > 0)
+    fg = threshold if foreground_threshold is None else foreground_threshold
+    mask = _foreground(probabilities, fg) | (seeds > 0)
     return watershed(elevation, markers=seeds, mask=mask)
 
 
-def instances_from_probabilities(probabilities: Any, *, threshold: float = 0.5) -> Any:
+def instances_from_probabilities(
+    probabilities: Any,
+    *,
+    threshold: float = 0.5,
+    foreground_threshold: Optional[float] = None,
+    min_size: int = 0,
+) -> Any:
     """Instance labels from ``(..., 3)`` class probabilities (class axis last).
 
+    Parameters
+    ----------
+    probabilities : (..., 3) ndarray or dask array
+    threshold : float
+        Interior probability above which a pixel seeds an object.
+    foreground_threshold : float, optional
+        A pixel belongs to an object when its background probability is
+        below ``1 - foreground_threshold``; default ``threshold``.
+    min_size : int
+        Objects with fewer pixels (voxels) are removed (numpy input only).
+
+    Returns
+    -------
     numpy in, int32 numpy out (int64 if the ids need it); dask in, lazy dask
     out with ids unique across chunks.
     """
     if hasattr(probabilities, "map_blocks") and hasattr(probabilities, "chunks"):
+        if min_size or foreground_threshold is not None:
+            from .._errors import InputError
+
+            raise InputError("min_size and foreground_threshold need numpy probabilities, not dask")
         return _instances_dask(probabilities, threshold)
     from .._labels import label_dtype
 
     probabilities = np.asarray(probabilities)
     structure = ndi.generate_binary_structure(probabilities.ndim - 1, 1)
     seeds, n = ndi.label(seed_mask(probabilities, threshold), structure=structure)
-    labels = _watershed(probabilities, seeds, threshold)
+    labels = _watershed(probabilities, seeds, threshold, foreground_threshold)
+    if min_size and n:
+        sizes = np.bincount(labels.ravel(), minlength=n + 1)
+        small = sizes < int(min_size)
+        small[0] = False
+        if small.any():
+            labels[small[labels]] = 0
+            from skimage.segmentation import relabel_sequential
+
+            labels, _, _ = relabel_sequential(labels)
     return labels.astype(label_dtype(n), copy=False)
 
 

@@ -29,7 +29,17 @@ __all__ = ["train_model"]
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIME_BUDGET = 600.0
-DEFAULT_MAX_EPOCHS = 200
+#: Stopping rule with validation data: stop when the best validation loss has
+#: not improved by at least PLATEAU_GAIN (relative) for the last
+#: max(PLATEAU_EPOCHS, PLATEAU_FRACTION x epochs so far) epochs.
+PLATEAU_EPOCHS = 12
+PLATEAU_FRACTION = 0.3
+PLATEAU_GAIN = 0.01
+#: Learning-rate schedules: "cosine" decays from learning_rate to
+#: FINAL_LR_FRACTION x learning_rate along the run (the time budget's, or the
+#: epochs'), "constant" keeps it.
+LR_SCHEDULES = ("cosine", "constant")
+FINAL_LR_FRACTION = 0.05
 DEFAULT_PATCH = {2: 128, 3: 64}
 CLASS_WEIGHTS = (1.0, 1.0, 2.0)  # boundaries are thin; weight them up
 MAX_VALIDATION_SIDE = {2: 512, 3: 128}
@@ -220,6 +230,7 @@ def train_model(
     batch_size: int = 4,
     patch_shape: Optional[Sequence[int] | int] = None,
     learning_rate: float = 1e-3,
+    lr_schedule: str = "cosine",
     augment: bool = True,
     validation_fraction: float = 0.2,
     device: Any = None,
@@ -268,7 +279,11 @@ def train_model(
     epochs : int, optional
         Number of epochs.  With ``time_budget`` too, whichever ends first.
     time_budget : float, optional
-        Seconds of training.  Default when neither is given: 600 s.
+        Seconds of training.  Default when neither is given: 600 s.  With a
+        budget and no ``epochs``, training runs until the budget is spent or
+        until validation has stopped improving: no new best validation loss
+        (by at least 1 %, relative) for the last max(12, 30 % of the epochs
+        so far) epochs (``stopped_by == "converged"``).
     steps_per_epoch : int, optional
         Batches per epoch; default: enough patches to cover the training
         pixels once (at least 8).
@@ -276,6 +291,11 @@ def train_model(
     patch_shape : int or sequence of int, optional
         Default 128 x 128 (2-D) or 64^3 (3-D), capped by the images.
     learning_rate : float
+        The initial learning rate (Adam).
+    lr_schedule : {"cosine", "constant"}
+        ``"cosine"``: the rate decays along a half cosine to 5 % of
+        ``learning_rate`` over the run, measured in time when a budget is
+        given, else in epochs.
     augment : bool
     validation_fraction : float
         Fraction of the images (or, with a single image, of its longest
@@ -350,7 +370,9 @@ def train_model(
         time_budget = float(time_budget)
     if epochs is None and time_budget is None:
         time_budget = DEFAULT_TIME_BUDGET
-    max_epochs = epochs if epochs is not None else DEFAULT_MAX_EPOCHS
+    max_epochs = epochs if epochs is not None else 10**9  # the budget or the stopping rule ends it
+    if lr_schedule not in LR_SCHEDULES:
+        raise InputError(f"lr_schedule must be one of {list(LR_SCHEDULES)}, got {lr_schedule!r}")
     batch_size = _check_int(batch_size, "batch_size")
     if steps_per_epoch is not None:
         steps_per_epoch = _check_int(steps_per_epoch, "steps_per_epoch")
@@ -419,6 +441,8 @@ def train_model(
                     y = torch.from_numpy(np.stack([b[1] for b in batch])).to(dev)
                     if (y == IGNORE).all():
                         continue
+                    _set_rate(optimiser, learning_rate, lr_schedule,
+                              clock.fraction(epoch - 1 + step / steps_per_epoch, max_epochs))
                     optimiser.zero_grad(set_to_none=True)
                     loss = _training_loss(network, network(x), y, loss_fn)
                     loss.backward()
@@ -459,6 +483,9 @@ def train_model(
                 if out_of_time or clock.out_of_time():
                     stopped = "time budget"
                     break
+                if epochs is None and val_data and _plateau(history):
+                    stopped = "converged"
+                    break
         except (Cancelled, KeyboardInterrupt):
             if best_state is None:
                 raise
@@ -487,6 +514,7 @@ def train_model(
         "batch_size": batch_size,
         "steps_per_epoch": steps_per_epoch,
         "learning_rate": float(learning_rate),
+        "lr_schedule": lr_schedule,
         "n_images": len(data),
         "ignore_label": ignore_label,
         "torch_version": torch.__version__,
@@ -521,6 +549,25 @@ def _training_loss(network, output, target, loss_fn):
             loss = loss + weight * loss_fn(aux, target)
         return loss
     return loss_fn(output, target)
+
+
+def _set_rate(optimiser, learning_rate: float, schedule: str, fraction: float) -> None:
+    rate = float(learning_rate)
+    if schedule == "cosine":
+        low = FINAL_LR_FRACTION * rate
+        rate = low + 0.5 * (rate - low) * (1.0 + math.cos(math.pi * min(max(fraction, 0.0), 1.0)))
+    for group in optimiser.param_groups:
+        group["lr"] = rate
+
+
+def _plateau(history: List[Dict[str, Any]]) -> bool:
+    """True when the best validation loss is no longer improving (the rule in the module constants)."""
+    losses = [r["val_loss"] for r in history if r["val_loss"] is not None]
+    window = max(PLATEAU_EPOCHS, int(math.ceil(PLATEAU_FRACTION * len(losses))))
+    if len(losses) <= window:
+        return False
+    before = min(losses[:-window])
+    return min(losses[-window:]) > before * (1.0 - PLATEAU_GAIN)
 
 
 class _Clock:
