@@ -133,6 +133,8 @@ def test_integer_valued_float_labels_are_accepted(one_thread):
     image, labels, args = _tiny(epochs=1)
     model = train_model(image, labels.astype(np.float32), **args)
     assert model.config["training"]["n_images"] == 1
+    sizes = np.unique(labels[labels > 0], return_counts=True)[1]
+    assert model.config["training"]["median_object_size"] == float(np.median(sizes))
 
 
 def test_labels_that_would_train_a_useless_network_are_refused():

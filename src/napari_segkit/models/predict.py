@@ -24,6 +24,8 @@ __all__ = ["predict_labels", "predict_probabilities"]
 logger = logging.getLogger(__name__)
 
 DEFAULT_BLOCK = {2: 512, 3: 128}
+#: Default minimum object size, as a fraction of the training objects' median size.
+MIN_SIZE_FRACTION = 0.25
 SPACING_TOLERANCE = 0.01
 
 
@@ -435,7 +437,7 @@ def predict_labels(
     output: str = "instances",
     threshold: float = 0.5,
     foreground_threshold: Optional[float] = None,
-    min_size: int = 0,
+    min_size: Optional[int] = None,
     superpixel_size: Optional[int] = None,
     **kwargs: Any,
 ) -> Any:
@@ -455,8 +457,12 @@ def predict_labels(
     foreground_threshold : float, optional
         A pixel belongs to an object when its background probability is
         below ``1 - foreground_threshold``; default ``threshold``.
-    min_size : int
+    min_size : int, optional
         Objects with fewer pixels (voxels) are dropped (numpy images only).
+        Default: a quarter of the median size of the objects the model was
+        trained on (``config["training"]["median_object_size"]``; nothing is
+        dropped for older models and for dask images), the rule that raised
+        instance F1@0.5 on both real whole-cell test halves measured.
     superpixel_size : int, optional
         Average the class probabilities over SLIC superpixels of about this
         many pixels (voxels) before labelling, as Farabet et al. (2013) do:
@@ -476,12 +482,22 @@ def predict_labels(
     if foreground_threshold is not None and (
             not isinstance(foreground_threshold, (int, float)) or not 0.0 < float(foreground_threshold) < 1.0):
         raise InputError(f"foreground_threshold must be between 0 and 1, got {foreground_threshold!r}")
-    if isinstance(min_size, bool) or not isinstance(min_size, (int, np.integer)) or min_size < 0:
+    if min_size is not None and (
+            isinstance(min_size, bool) or not isinstance(min_size, (int, np.integer)) or min_size < 0):
         raise InputError(f"min_size must be a non-negative integer, got {min_size!r}")
-    post = {"threshold": float(threshold), "min_size": int(min_size),
-            "foreground_threshold": None if foreground_threshold is None else float(foreground_threshold)}
     model = _as_model(model)
     prob = predict_probabilities(image, model, **kwargs)
+    if min_size is None:
+        median = (model.config.get("training") or {}).get("median_object_size")
+        min_size = 0
+        if median and not _is_lazy(prob):
+            # the median is in the training voxels; the labels are in the image's
+            spacing = kwargs.get("spacing")
+            ratio = 1.0 if spacing is None else float(
+                np.prod(model.voxel_size) / np.prod(check_spacing(spacing, model.spatial_dims)))
+            min_size = int(MIN_SIZE_FRACTION * median * ratio)
+    post = {"threshold": float(threshold), "min_size": int(min_size),
+            "foreground_threshold": None if foreground_threshold is None else float(foreground_threshold)}
     d = model.spatial_dims
     lead_ndim = prob.ndim - 1 - d
     if superpixel_size is not None:

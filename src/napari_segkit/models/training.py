@@ -104,7 +104,12 @@ def _prepare(images, labels, channel_axis, spatial_dims, ignore_label):
     if not any((t > 0).any() for _, t in data):
         raise InputError("labels contain no objects (all background); label at least a few cells")
     check_trainable(int_labels, ignore_label)
-    return data, spatial_dims, n_channels
+    sizes = []
+    for label in int_labels:  # object sizes, for the default minimum size at prediction
+        keep = (label > 0) if ignore_label is None else (label > 0) & (label != ignore_label)
+        counts = np.unique(label[keep], return_counts=True)[1]
+        sizes.extend(counts.tolist())
+    return data, spatial_dims, n_channels, sizes
 
 
 def _split(data, fraction, rng, spatial_dims):
@@ -383,7 +388,7 @@ def train_model(
     if spatial_dims is not None and spatial_dims not in (2, 3):
         raise InputError(f"spatial_dims must be 2 or 3, got {spatial_dims!r}")
 
-    data, spatial_dims, n_channels = _prepare(images, labels, channel_axis, spatial_dims, ignore_label)
+    data, spatial_dims, n_channels, int_sizes = _prepare(images, labels, channel_axis, spatial_dims, ignore_label)
     if init_model is not None:
         check_init_fits(init_model, spatial_dims, n_channels)
         if spacing is None:
@@ -516,6 +521,7 @@ def train_model(
         "learning_rate": float(learning_rate),
         "lr_schedule": lr_schedule,
         "n_images": len(data),
+        "median_object_size": _median_object_size(int_sizes),
         "ignore_label": ignore_label,
         "torch_version": torch.__version__,
     }
@@ -549,6 +555,10 @@ def _training_loss(network, output, target, loss_fn):
             loss = loss + weight * loss_fn(aux, target)
         return loss
     return loss_fn(output, target)
+
+
+def _median_object_size(sizes: List[int]) -> Optional[float]:
+    return float(np.median(sizes)) if sizes else None
 
 
 def _set_rate(optimiser, learning_rate: float, schedule: str, fraction: float) -> None:
