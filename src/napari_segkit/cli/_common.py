@@ -233,7 +233,8 @@ def run_image_to_labels(
     out = preflight_output(args.output, overwrite=args.overwrite, inputs=paths)
     with output_lock(out):
         image = read_image(args.image, series=args.series, level=args.level,
-                           memory_limit=args.memory_limit, name="IMAGE")
+                           memory_limit=args.memory_limit, name="IMAGE",
+                           lazy=getattr(args, "lazy_image", False))
         extras = [read_image(path, memory_limit=args.memory_limit, name=name).array
                   for name, path in extra_inputs]
         ndim = image.array.ndim

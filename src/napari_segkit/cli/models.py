@@ -196,11 +196,14 @@ def _run_predict(args: argparse.Namespace) -> int:
                 import dask.array as da
 
                 block = args.block or [512]
-                array = da.from_array(array, chunks=_chunks(array.shape, job, block))
+                chunks = _chunks(array.shape, job, block)
+                # a zarr IMAGE arrives lazy: workers read their own chunks, the graph holds no pixels
+                array = array.rechunk(chunks) if hasattr(array, "rechunk") else da.from_array(array, chunks=chunks)
             labels = predict_labels(array, model, channel_axis=job.channel_axis,
                                     spacing=job.spacing, progress=job.progress, **options)
             return labels.compute() if hasattr(labels, "compute") else labels
 
+    args.lazy_image = args.scheduler is not None or args.workers is not None
     return run_image_to_labels(
         args, command="predict", compute=compute,
         parameters={"model": str(args.model), "scheduler": args.scheduler,

@@ -71,7 +71,7 @@ def _ome_axes(axes_meta: Any, ndim: int):
     return letters, spatial, units.pop() if len(units) == 1 else None
 
 
-def read_zarr(path: Path, *, level: int, memory_limit: Optional[int]) -> ImageData:
+def read_zarr(path: Path, *, level: int, memory_limit: Optional[int], lazy: bool = False) -> ImageData:
     """Read a zarr array or one level of an OME-Zarr image; see :func:`read_image`."""
     node_type, attrs, meta = node_metadata(path)
     check_complete(path, attrs)
@@ -126,9 +126,10 @@ def read_zarr(path: Path, *, level: int, memory_limit: Optional[int]) -> ImageDa
         metadata = dict(array_attrs["napari_segkit"])
     if axes is not None and len(axes) != len(shape):
         axes = None
-    check_declared_bytes(path, shape, dtype, memory_limit=memory_limit)
+    if not lazy:
+        check_declared_bytes(path, shape, dtype, memory_limit=memory_limit)
     check_declared_bytes(path, chunks, dtype, memory_limit=memory_limit, what="chunk")
-    array = _read_array(array_path, shape, ours=array_attrs.get(COMPLETE_KEY) is True)
+    array = _read_array(array_path, shape, ours=array_attrs.get(COMPLETE_KEY) is True, lazy=lazy)
     return ImageData(array, spacing, axes, source, unit, metadata)
 
 
@@ -139,7 +140,7 @@ def _plain(value: Any) -> Any:
         return value
 
 
-def _read_array(path: Path, shape: Sequence[int], *, ours: bool) -> np.ndarray:
+def _read_array(path: Path, shape: Sequence[int], *, ours: bool, lazy: bool = False) -> Any:
     import zarr
 
     try:
@@ -160,6 +161,10 @@ def _read_array(path: Path, shape: Sequence[int], *, ours: bool) -> np.ndarray:
         if ours:
             raise InputError(f"{message}; napari-segkit writes every chunk, so the store is damaged")
         logger.warning("%s (zarr omits chunks that hold only the fill value)", message)
+    if lazy:  # each block reads its own chunks where it is computed (a worker, with distributed)
+        import dask.array as da
+
+        return da.from_zarr(array)
     try:
         data = array[...]
     except (OSError, MemoryError):

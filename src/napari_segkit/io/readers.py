@@ -34,6 +34,7 @@ def read_image(
     level: int = 0,
     memory_limit: Optional[int] = None,
     name: str = "image",
+    lazy: bool = False,
 ) -> ImageData:
     """Read an image (or seeds) from a TIFF, zarr/OME-Zarr or ``.npy`` file.
 
@@ -57,6 +58,11 @@ def read_image(
         available now.
     name : str
         What the path is (``'image'``, ``'seeds'``), used in messages.
+    lazy : bool
+        For a zarr store, return a dask array whose blocks read their own
+        chunks when computed (on dask.distributed workers, each worker reads
+        its blocks; nothing is read now and the whole array need not fit in
+        ``memory_limit``).  Other formats are read into memory.
 
     Returns
     -------
@@ -112,7 +118,7 @@ def read_image(
         elif fmt == "zarr":
             from ._zarr import read_zarr
 
-            image = read_zarr(source, level=level, memory_limit=memory_limit)
+            image = read_zarr(source, level=level, memory_limit=memory_limit, lazy=lazy)
         else:
             from ._npy import read_npy
 
