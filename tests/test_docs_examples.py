@@ -75,10 +75,6 @@ KNOWN_FAILURES: Dict[tuple, str] = {
         "a signature, not Python: write it as a ```text block",
     ("api.md", "probabilities = predict_probabilities(image, model)"):
         "uses `model` that the page never makes",
-    ("random-walker.md", "labels = random_walker(volume, seeds, spacing=(4, 1, 1))"):
-        "uses 2-D `seeds` with the 3-D `volume` and an undefined `series`: needs a setup",
-    ("watershed.md", "labels = watershed(image, nuclei_seeds"):
-        "uses `nuclei_seeds` and `threshold` that the page never makes",
 }
 
 
