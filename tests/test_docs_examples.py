@@ -57,24 +57,12 @@ KNOWN_FAILURES: Dict[tuple, str] = {
         "a synopsis with placeholders: write it as a ```text block (or mark it skip)",
     ("graph-cut.md", "napari-segkit graph-cut cells.tif scribbles.tif"):
         "scribbles.tif does not exist and cells.tif is 2-D: the page needs a setup making them",
-    ("refine.md", "from napari_segkit import crf_refine, graph_cut_refine, predict_probabilities"):
-        "uses `model` that the page never makes (needs a setup training or loading one)",
-    ("refine.md", "from napari_segkit import crf_refine\n"):
-        "uses `probabilities` that the page never makes",
-    ("refine.md", "from napari_segkit import graph_cut_refine\n"):
-        "uses `probabilities` that the page never makes",
-    ("refine.md", "from napari_segkit import predict_labels, refine_instances"):
-        "uses `model` that the page never makes",
     ("unet.md", "import napari_segkit as sk"):
         "uses `image_a`, `labels_a`... that the page never makes (needs a setup)",
     ("unet.md", 'model = sk.load_model("nuclei-model")'):
         "loads the model the page's first block saves, which fails first",
     ("unet.md", "import dask.array as da"):
         "reads big.zarr, which the page never writes",
-    ("api.md", "labels = method(image, task_input, *, spacing=..."):
-        "a signature, not Python: write it as a ```text block",
-    ("api.md", "probabilities = predict_probabilities(image, model)"):
-        "uses `model` that the page never makes",
 }
 
 
