@@ -50,3 +50,22 @@ def test_kmeans_on_lazy_volume_written_to_zarr_under_address_space_limit(tmp_pat
                           capture_output=True, text=True, timeout=400, env=env)
     assert done.returncode == 0, done.stderr[-1500:]
     assert "WROTE WITHIN LIMIT" in done.stdout, done.stdout
+
+
+def test_cli_reports_running_out_of_memory_as_a_resource_refusal(tmp_path, monkeypatch, capsys):
+    """MemoryError during a job ends with exit 3 and the amount, never 'internal error'."""
+    import numpy as np
+
+    import napari_segkit.clustering as clustering
+    from napari_segkit.cli import main
+
+    def greedy(*args, **kwargs):
+        raise MemoryError("Unable to allocate 2.00 GiB for an array with shape (16384, 32768)")
+
+    monkeypatch.setattr(clustering, "kmeans", greedy)
+    np.save(tmp_path / "img.npy", np.zeros((8, 8), np.float32))
+    code = main(["kmeans", str(tmp_path / "img.npy"), "-k", "2", "-o", str(tmp_path / "out.tif"), "-q"])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert "not enough memory" in err and "2.00 GiB" in err and "internal error" not in err
+    assert not list(tmp_path.glob("out.tif*"))
