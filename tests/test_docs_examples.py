@@ -51,12 +51,6 @@ TRAINING_SECONDS = 4.0
 #: blocks known to fail today: (page, a line of the block) -> why.  Marked xfail (not strict:
 #: the pages change in parallel); remove an entry once its block runs, and fix rather than add.
 KNOWN_FAILURES: Dict[tuple, str] = {
-    ("grabcut.md", "labels = grabcut(image, boxes, spacing=(4, 1, 1))"):
-        "a 3-D example on a 2-D image: the page needs a setup with a 3-D image and 3-D boxes.csv",
-    ("graph-cut.md", "napari-segkit graph-cut IMAGE SEEDS -o OUT [--spacing Z Y X]"):
-        "a synopsis with placeholders: write it as a ```text block (or mark it skip)",
-    ("graph-cut.md", "napari-segkit graph-cut cells.tif scribbles.tif"):
-        "scribbles.tif does not exist and cells.tif is 2-D: the page needs a setup making them",
     ("unet.md", "import napari_segkit as sk"):
         "uses `image_a`, `labels_a`... that the page never makes (needs a setup)",
     ("unet.md", 'model = sk.load_model("nuclei-model")'):
