@@ -15,6 +15,7 @@ from .._progress import Reporter, checking
 from .._validation import check_positive_number
 from ._common import build_graph, check_int, checked_options, make_rng, order_labels
 from ._input import prepare_image
+from ._suitability import warn_if_unsuited
 from .affinity import AffinityGraph
 from .laplacian import smallest_eigenvectors
 from .._validation import validate_options
@@ -257,6 +258,13 @@ def kway_ncut(
     return _discretize(vectors, graph.degree)
 
 
+#: what to change when the image does not suit normalized cut (see ``_suitability``)
+NCUT_ADVICE = (
+    "n_segments=N to ask for N segments, a larger threshold (0 to 2; splits stop above it), "
+    "a larger contrast, or superpixels='pixels'"
+)
+
+
 @validate_options
 def normalized_cut(
     image: Any,
@@ -441,4 +449,6 @@ def normalized_cut(
             cut_report(0.0, f"normalized cut: {n_segments} eigenvectors")
             node_labels = kway_ncut(graph, n_segments=n_segments, rng=generator, solver=solver)
     report(1.0, "normalized cut done")
-    return order_labels(node_labels, graph, prepared)
+    labels = order_labels(node_labels, graph, prepared)
+    warn_if_unsuited(labels, prepared.data, method="normalized_cut", advice=NCUT_ADVICE)
+    return labels

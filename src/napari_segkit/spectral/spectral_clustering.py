@@ -11,6 +11,7 @@ import numpy as np
 from .._progress import Reporter, checking
 from ._common import build_graph, check_int, checked_options, make_rng, order_labels
 from ._input import prepare_image
+from ._suitability import warn_if_unsuited
 from .laplacian import smallest_eigenvectors
 from .._validation import validate_options
 
@@ -148,4 +149,9 @@ def spectral_clustering(
     kmeans = KMeans(n_clusters=n_clusters, n_init=n_init, random_state=seed)
     node_labels = kmeans.fit_predict(embedding, sample_weight=graph.size)
     report(1.0, "spectral clustering done")
-    return order_labels(node_labels, graph, prepared)
+    labels = order_labels(node_labels, graph, prepared)
+    warn_if_unsuited(
+        labels, prepared.data, method="spectral_clustering",
+        advice="more clusters (n_clusters), a larger contrast, or superpixels='pixels'",
+    )
+    return labels
