@@ -51,12 +51,6 @@ TRAINING_SECONDS = 4.0
 #: blocks known to fail today: (page, a line of the block) -> why.  Marked xfail (not strict:
 #: the pages change in parallel); remove an entry once its block runs, and fix rather than add.
 KNOWN_FAILURES: Dict[tuple, str] = {
-    ("unet.md", "import napari_segkit as sk"):
-        "uses `image_a`, `labels_a`... that the page never makes (needs a setup)",
-    ("unet.md", 'model = sk.load_model("nuclei-model")'):
-        "loads the model the page's first block saves, which fails first",
-    ("unet.md", "import dask.array as da"):
-        "reads big.zarr, which the page never writes",
 }
 
 
