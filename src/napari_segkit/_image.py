@@ -220,6 +220,7 @@ def parse_image(
     memory_limit: Any = None,
     lazy: bool = True,
     finite: bool = True,
+    colour_warning: bool = True,
 ) -> ParsedImage:
     """Check an image and name its axes; the one entry point of every method.
 
@@ -250,6 +251,10 @@ def parse_image(
         Refuse NaN and infinite values (numpy now, dask frame by frame).
         False leaves the check to the method (for example only inside the
         mask).
+    colour_warning : bool
+        Warn when a last axis of size 3 or 4 looks like colour and no
+        ``channel_axis`` was given.  False where the caller has its own
+        stricter rule for such shapes.
 
     Raises
     ------
@@ -261,7 +266,8 @@ def parse_image(
     is_lazy = hasattr(array, "compute") and hasattr(array, "chunks")
     axis = check_channel_axis(channel_axis, array.ndim)
     if axis is None:
-        _warn_colour(tuple(array.shape), method)
+        if colour_warning:
+            _warn_colour(tuple(array.shape), method)
         plain_shape = tuple(int(s) for s in array.shape)
         data = array[..., None]
     else:

@@ -15,13 +15,8 @@ from typing import Any, Optional, Sequence, Tuple
 import numpy as np
 
 from .._errors import InputError
-from .._validation import (
-    as_image_array,
-    check_channel_axis,
-    check_finite,
-    check_spacing,
-    move_channels_last,
-)
+from .._image import parse_image
+from .._validation import as_image_array, check_channel_axis
 
 __all__ = ["PreparedImage", "prepare_image", "restore_shape"]
 
@@ -95,8 +90,10 @@ def prepare_image(
         )
     if axis is None and spatial_ndim == 3 and spacing is None:
         _refuse_ambiguous_channels(array.shape)
-    spacing_full = check_spacing(spacing, spatial_ndim)
-    check_finite(array, name="image")
+    # the package's image front end: channels last, spacing, NaN and infinity
+    parsed = parse_image(array, method=method, channel_axis=axis, spacing=spacing, spatial_dims=spatial_ndim,
+                         lazy=False, colour_warning=False)
+    spacing_full = parsed.spacing
 
     was_bool = array.dtype == bool
     if was_bool:
@@ -106,7 +103,7 @@ def prepare_image(
             UserWarning,
             stacklevel=3,
         )
-    data = move_channels_last(array, axis)
+    data = parsed.data
     # squeeze singleton spatial axes (keep at least two axes)
     kept = [i for i, s in enumerate(spatial_shape) if s > 1]
     for i in reversed(range(spatial_ndim)):
