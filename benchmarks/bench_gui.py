@@ -353,7 +353,9 @@ CASES: Dict[str, Callable] = {
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--only", nargs="*", default=None, help=f"cases among {list(CASES) + ['live']}")
+    parser.add_argument("--only", nargs="*", default=None,
+                        help=f"cases among {list(CASES) + ['live']}; append ':thread' to run an isolated "
+                        "widget's job in a thread instead of a child process")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per job")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     args = parser.parse_args(argv)
@@ -381,7 +383,10 @@ def main(argv=None) -> int:
             if name == "live":
                 results[name] = measure_live(viewer, meter)
             else:
-                widget, output = CASES[name](viewer, tmp)
+                base, _, variant = name.partition(":")
+                widget, output = CASES[base](viewer, tmp)
+                if variant == "thread":  # the same job in a thread of the GUI process, for comparison
+                    widget.isolate_jobs = False
                 dock = viewer.window.add_dock_widget(widget, name=name)
                 spin(0.5)
                 results[name] = measure_job(viewer, meter, widget, output, args.timeout)

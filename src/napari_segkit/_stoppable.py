@@ -159,6 +159,9 @@ def _job_child(connection, compute, niceness: int, interval: float) -> None:
     except OSError:  # pragma: no cover - not allowed here
         pass
     _fresh_dask_pool()
+    from ._threads import reset_after_fork
+
+    reset_after_fork()
     last = [-float("inf")]
 
     def progress(fraction: float, message: str = "") -> None:

@@ -52,6 +52,7 @@ def blas_threads(n: Optional[int]) -> Iterator[None]:
         controller = _controller()
         limiter = None
         if controller and _DEPTH[0] == 0:
+            _take_control()
             limiter = controller.limit(limits=max(int(n), 1), user_api="blas")
             _LIMITER[0] = limiter
         _DEPTH[0] += 1
@@ -64,6 +65,36 @@ def blas_threads(n: Optional[int]) -> Iterator[None]:
                 _LIMITER[0].restore_original_limits()
                 _LIMITER[0] = None
 
+
+
+def _take_control() -> None:
+    """Let this thread set OpenBLAS's limit (threadpoolctl lets only one thread do it, and a
+    thread from Qt's pool is a dummy thread it cannot see end)."""
+    try:
+        from threadpoolctl import OpenBLASController
+    except ImportError:  # pragma: no cover
+        return
+    OpenBLASController.clear_controlling_thread(force=True)
+
+
+def reset_after_fork() -> None:
+    """In a forked child: forget the parent's limits and its controlling thread (copied, but dead here)."""
+    import sys
+
+    _DEPTH[0], _LIMITER[0] = 0, None
+    module = sys.modules.get("threadpoolctl")
+    if module is not None and hasattr(module, "OpenBLASController"):
+        state = module.OpenBLASController._SHARED_STATE
+        state.lock = threading.Lock()
+        state.controlling_thread = None
+        global _CONTROLLER
+        _CONTROLLER = None
+        # GNU OpenMP's worker threads are not copied by fork: a parallel region with more than
+        # one thread would wait for them for ever; one thread runs it inline
+        try:
+            module.threadpool_limits(limits=1, user_api="openmp")
+        except Exception:  # noqa: BLE001 - no OpenMP library loaded
+            pass
 
 
 def gui_job_threads() -> int:

@@ -152,3 +152,26 @@ def test_cancelling_an_isolated_job_stops_a_silent_computation_within_half_a_sec
     start = time.perf_counter()
     result = job.run()
     assert result.cancelled and time.perf_counter() - start < 0.5 + 0.5
+
+
+@pytest.mark.skipif(not child_processes_supported(), reason="jobs run in child processes on Linux only")
+def test_an_isolated_job_after_openmp_work_in_the_same_thread_does_not_hang():
+    # spectral clustering (k-means on OpenMP threads) in a worker thread, then a fork from that
+    # thread: GNU OpenMP's team is not copied by fork, so the child must not wait for it
+    from napari_segkit import spectral_clustering
+    from napari_segkit.samples import nuclei_2d
+
+    image = np.asarray(nuclei_2d((256, 256), n_nuclei=20, rng=0).image)
+    results = []
+
+    def work():
+        for isolate in (False, True):
+            results.append(Job(lambda progress: spectral_clustering(image, 3, rng=0, progress=progress),
+                               isolate=isolate).run())
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    thread.join(120)
+    assert not thread.is_alive(), "the isolated job hung"
+    assert [r.ok for r in results] == [True, True]
+    assert np.array_equal(results[0].labels, results[1].labels)
