@@ -223,7 +223,7 @@ def load_backbone_weights(backbone: ResNetBackbone, path: Any) -> None:
     UnsafeFileError
         If it holds pickled code or objects other than tensors.
     """
-    from .checkpoint import _read_safetensors, _read_torch
+    from .checkpoint import _read_safetensors, _read_torch, describe_key_mismatch
 
     if path is None or str(path) == "":
         raise InputError("backbone_weights is empty; give the path of a torchvision ResNet state_dict")
@@ -238,14 +238,9 @@ def load_backbone_weights(backbone: ResNetBackbone, path: Any) -> None:
     missing = [k for k in expected if k not in state and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in state if k not in expected and k not in _IGNORED_KEYS]
     if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} missing (e.g. {', '.join(missing[:3])})")
-        if unexpected:
-            parts.append(f"{len(unexpected)} unexpected (e.g. {', '.join(unexpected[:3])})")
         raise InputError(
             f"backbone_weights {str(path)!r} do not fit the {backbone.variant!r} backbone "
-            f"(torchvision ResNet keys expected): " + "; ".join(parts)
+            f"(torchvision ResNet keys expected): " + describe_key_mismatch(missing, unexpected)
         )
     new = {}
     for key, want in expected.items():

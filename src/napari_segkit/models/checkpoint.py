@@ -463,19 +463,25 @@ def build_network(config: Dict[str, Any]):
     )
 
 
+def describe_key_mismatch(missing: list, unexpected: list) -> str:
+    """``"2 missing (e.g. a, b); 1 unexpected (e.g. c)"``: state-dict keys that do not fit, for a message."""
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} missing (e.g. {', '.join(missing[:3])})")
+    if unexpected:
+        parts.append(f"{len(unexpected)} unexpected (e.g. {', '.join(unexpected[:3])})")
+    return "; ".join(parts)
+
+
 def load_state(network: Any, state: Dict[str, Any], *, where: str) -> None:
     """``load_state_dict(strict=True)`` with errors that list keys and shapes."""
     expected = network.state_dict()
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
     if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} missing (e.g. {', '.join(missing[:3])})")
-        if unexpected:
-            parts.append(f"{len(unexpected)} unexpected (e.g. {', '.join(unexpected[:3])})")
         raise InputError(
-            f"model file {where!r} does not match its architecture: weights " + "; ".join(parts)
+            f"model file {where!r} does not match its architecture: weights "
+            + describe_key_mismatch(missing, unexpected)
         )
     wrong = [(k, tuple(state[k].shape), tuple(v.shape)) for k, v in expected.items()
              if tuple(state[k].shape) != tuple(v.shape)]
