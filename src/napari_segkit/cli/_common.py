@@ -277,3 +277,9 @@ def run_image_to_labels(
             unit=image.unit if spacing_source == "file" else None,
         )
     return EXIT_OK
+
+
+def add_seed_argument(parser: argparse.ArgumentParser) -> None:
+    """``--seed N``, the methods' ``rng`` (default 0, so the CLI gives the same labels every run)."""
+    parser.add_argument("--seed", type=int, default=0, metavar="N",
+                        help="random seed (default 0): same seed, same labels")

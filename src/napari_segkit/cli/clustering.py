@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import EPILOG, add_image_arguments, add_output_arguments, run_image_to_labels
+from ._common import EPILOG, add_image_arguments, add_output_arguments, add_seed_argument, run_image_to_labels
 
 
 def _rgb(text: str):
@@ -15,8 +15,18 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rgb", type=_rgb, default=None, choices=(None, True, False),
                         metavar="{auto,yes,no}",
                         help="treat 3/4 channels as RGB(A) colour (CIELAB); auto: uint8 only")
-    parser.add_argument("--seed", type=int, default=0, metavar="N",
-                        help="random seed (default 0): same seed, same labels")
+    add_seed_argument(parser)
+
+
+def _finish(parser: argparse.ArgumentParser, run, *, instances: bool = True, spatial_dims: bool = True) -> None:
+    """The options every clustering verb ends with (``--instances``, ``--spatial-dims`` where
+    the method has them), and the function that runs it."""
+    if instances:
+        parser.add_argument("--instances", action="store_true",
+                            help="split clusters into connected components with their own ids")
+    _common_options(parser)
+    add_output_arguments(parser, spatial_dims=spatial_dims)
+    parser.set_defaults(func=run)
 
 
 def register(verbs) -> None:
@@ -27,11 +37,7 @@ def register(verbs) -> None:
                     help="number of clusters")
     km.add_argument("--spatial-weight", type=float, default=0.0, metavar="W",
                     help="weight of pixel position in physical units (default 0)")
-    km.add_argument("--instances", action="store_true",
-                    help="split clusters into connected components with their own ids")
-    _common_options(km)
-    add_output_arguments(km)
-    km.set_defaults(func=_run_kmeans)
+    _finish(km, _run_kmeans)
 
     ms = verbs.add_parser("mean-shift", help="cluster pixels at the modes of their density",
                           epilog=EPILOG)
@@ -40,11 +46,7 @@ def register(verbs) -> None:
                     help="kernel width in feature units (default: estimated from the data)")
     ms.add_argument("--spatial-bandwidth", type=float, default=None, metavar="B",
                     help="also cluster on position, with this width in physical units")
-    ms.add_argument("--instances", action="store_true",
-                    help="split clusters into connected components with their own ids")
-    _common_options(ms)
-    add_output_arguments(ms)
-    ms.set_defaults(func=_run_mean_shift)
+    _finish(ms, _run_mean_shift)
 
     sp = verbs.add_parser("slic", help="SLIC superpixels (2-D or 3-D, anisotropic spacing)",
                           epilog=EPILOG)
@@ -54,9 +56,7 @@ def register(verbs) -> None:
                     "from the image's object scale)")
     sp.add_argument("--compactness", type=float, default=None, metavar="C",
                     help="balance of colour and space (default 10 for RGB, 0.1 otherwise)")
-    _common_options(sp)
-    add_output_arguments(sp, spatial_dims=False)
-    sp.set_defaults(func=_run_slic)
+    _finish(sp, _run_slic, instances=False, spatial_dims=False)
 
 
 def _run(args, command, function, parameters, *, frames=False, **options):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import EPILOG, add_image_arguments, add_output_arguments, run_image_to_labels
+from ._common import EPILOG, add_image_arguments, add_output_arguments, add_seed_argument, run_image_to_labels
 
 
 def _graph_options(parser: argparse.ArgumentParser) -> None:
@@ -13,8 +13,7 @@ def _graph_options(parser: argparse.ArgumentParser) -> None:
                         "(default: pixels for small images, else SLIC)")
     parser.add_argument("--n-superpixels", type=int, default=None, metavar="N",
                         help="SLIC superpixels when they are used (default: about 4 per object, 200 to 1000)")
-    parser.add_argument("--seed", type=int, default=0, metavar="N",
-                        help="random seed (default 0): same seed, same labels")
+    add_seed_argument(parser)
 
 
 def register(verbs) -> None:
