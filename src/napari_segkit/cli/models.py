@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 from typing import Any, Dict
 
 import numpy as np
@@ -191,26 +192,29 @@ def _run_predict(args: argparse.Namespace) -> int:
                    "for a 2-D model)" if d == 2 else "use --spatial-dims 3 for a 3-D model")
             )
         array = job.array
-        with _dask_cluster(args) as distributed:
-            if distributed:
-                import dask.array as da
+        if distributed:
+            import dask.array as da
 
-                block = args.block or [512]
-                chunks = _chunks(array.shape, job, block)
-                # a zarr IMAGE arrives lazy: workers read their own chunks, the graph holds no pixels
-                array = array.rechunk(chunks) if hasattr(array, "rechunk") else da.from_array(array, chunks=chunks)
-            labels = predict_labels(array, model, channel_axis=job.channel_axis,
-                                    spacing=job.spacing, progress=job.progress, **options)
-            return labels.compute() if hasattr(labels, "compute") else labels
+            block = args.block or [512]
+            chunks = _chunks(array.shape, job, block)
+            # a zarr IMAGE arrives lazy: workers read their own chunks, the graph holds no pixels
+            array = array.rechunk(chunks) if hasattr(array, "rechunk") else da.from_array(array, chunks=chunks)
+        labels = predict_labels(array, model, channel_axis=job.channel_axis,
+                                spacing=job.spacing, progress=job.progress, **options)
+        if distributed and Path(args.output).suffix.lower() == ".zarr":
+            return labels  # lazy: the workers write their own output chunks (io.write_labels)
+        return labels.compute() if hasattr(labels, "compute") else labels
 
     args.lazy_image = args.scheduler is not None or args.workers is not None
-    return run_image_to_labels(
-        args, command="predict", compute=compute,
-        parameters={"model": str(args.model), "scheduler": args.scheduler,
-                    "workers": args.workers, **options},
-        extra_inputs=[],
-        default_spatial_dims=model.spatial_dims,  # a 2-D model on a stack: plane by plane
-    )
+    # the client stays open until the labels are written: a zarr output is stored by the workers
+    with _dask_cluster(args) as distributed:
+        return run_image_to_labels(
+            args, command="predict", compute=compute,
+            parameters={"model": str(args.model), "scheduler": args.scheduler,
+                        "workers": args.workers, **options},
+            extra_inputs=[],
+            default_spatial_dims=model.spatial_dims,  # a 2-D model on a stack: plane by plane
+        )
 
 
 def _chunks(shape, job, block):

@@ -207,12 +207,46 @@ def _write_in_slabs(array: Any, labels: Any) -> None:
     if labels.ndim == 0:
         array[...] = np.asarray(labels)
         return
+    if _on_cluster(labels):
+        _store_on_cluster(array, labels)
+        return
     block = _slab_shape(labels.shape, array.chunks or labels.shape, labels.dtype.itemsize)
     starts = [range(0, int(s), b) for s, b in zip(labels.shape, block)]
     for corner in itertools.product(*starts):
         check_stop()
         region = tuple(slice(c, min(c + b, int(s))) for c, b, s in zip(corner, block, labels.shape))
         array[region] = np.asarray(labels[region])
+    check_stop()
+
+
+def _on_cluster(labels: Any) -> bool:
+    """Whether ``labels`` is a dask array and a dask.distributed client is the default scheduler."""
+    import sys
+
+    if "distributed" not in sys.modules or not hasattr(labels, "dask"):
+        return False
+    from distributed import default_client
+
+    try:
+        default_client()
+    except ValueError:  # no client
+        return False
+    return True
+
+
+def _store_on_cluster(array: Any, labels: Any) -> None:
+    """The workers compute and write their own chunks of ``array``; the client holds no pixels.
+
+    ``labels`` is rechunked to the zarr chunks (no two tasks write one
+    chunk), and the store must be a path every worker can reach.
+    """
+    import dask.array as da
+
+    from ._signals import check_stop
+
+    check_stop()
+    aligned = labels.rechunk(array.chunks) if labels.chunksize != tuple(array.chunks) else labels
+    da.store(aligned, array, lock=False, compute=True)
     check_stop()
 
 

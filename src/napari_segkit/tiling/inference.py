@@ -383,6 +383,15 @@ class _BlockCounter:
         self.progress(count / self.n_blocks, f"block {count}/{self.n_blocks}")
 
 
+def _shared_object(value: Any, prefix: str) -> Any:
+    """``value`` as one key of a dask graph (a Delayed), referenced by name from every task."""
+    import uuid
+
+    import dask
+
+    return dask.delayed(value, name=f"{prefix}-{uuid.uuid4().hex}", traverse=False)
+
+
 def tiled_inference_dask(
     image: Any,
     predictor: Predictor,
@@ -429,8 +438,12 @@ def tiled_inference_dask(
     extended = da.overlap.overlap(image, depth=depth, boundary="none") if any(block_halo) else image
     n_blocks = math.prod(len(c) for c in chunks)
     counter = _BlockCounter(n_blocks, progress)
+    # the predictor (the network's weights) is one key of the graph that every block depends
+    # on: a dask.distributed worker receives it once and keeps it for all its blocks, instead
+    # of unpickling the weights with every task
+    shared = _shared_object(predictor, "segkit-predictor")
 
-    def run(block, block_info=None):
+    def run(block, predictor, block_info=None):
         location = block_info[0]["chunk-location"][1:]
         window = []
         for axis, index in enumerate(location):
@@ -447,6 +460,7 @@ def tiled_inference_dask(
 
     return extended.map_blocks(
         run,
+        shared,
         chunks=((n_outputs,),) + chunks,
         dtype=np.float32,
         meta=np.empty((0,) * image.ndim, dtype=np.float32),
