@@ -199,9 +199,11 @@ def _run_predict(args: argparse.Namespace) -> int:
             chunks = _chunks(array.shape, job, block)
             # a zarr IMAGE arrives lazy: workers read their own chunks, the graph holds no pixels
             array = array.rechunk(chunks) if hasattr(array, "rechunk") else da.from_array(array, chunks=chunks)
+        else:
+            array = _fit_in_memory(array, job, model, args)
         labels = predict_labels(array, model, channel_axis=job.channel_axis,
                                 spacing=job.spacing, progress=job.progress, **options)
-        if distributed and Path(args.output).suffix.lower() == ".zarr":
+        if hasattr(labels, "dask") and Path(args.output).suffix.lower() == ".zarr":
             return labels  # lazy: the workers write their own output chunks (io.write_labels)
         return labels.compute() if hasattr(labels, "compute") else labels
 
@@ -215,6 +217,54 @@ def _run_predict(args: argparse.Namespace) -> int:
             extra_inputs=[],
             default_spatial_dims=model.spatial_dims,  # a 2-D model on a stack: plane by plane
         )
+
+
+def _fit_in_memory(array, job, model, args):
+    """The image as it fits the memory budget: whole, or in dask blocks; else exit 3 with the amounts.
+
+    The budget is ``--memory-limit`` or 80 % of the memory available now
+    (address-space and cgroup limits included).  Blocks are tried when the
+    whole-image prediction does not fit and the image needs no resampling
+    to the model's voxel size (block-by-block prediction does not resample).
+    """
+    from .._errors import ResourceLimitError
+    from .._image import _size, memory_budget
+    from ..models.predict import SPACING_TOLERANCE
+    from ..models.predict_memory import estimate_prediction_memory
+
+    if hasattr(array, "dask"):
+        return array
+    shape = array.shape
+    n_channels = shape[job.channel_axis] if job.channel_axis is not None else 1
+    n_pixels = array.size // n_channels
+    common = dict(n_channels=n_channels, n_classes=len(model.classes), instances=not args.semantic)
+    budget = memory_budget(args.memory_limit)
+    whole = estimate_prediction_memory(n_pixels, **common)
+    if whole <= budget:
+        return array
+    block = args.block or [512]
+    plain = [s for a, s in enumerate(shape) if job.channel_axis is None or a != job.channel_axis % len(shape)]
+    spatial = plain[-job.spatial_dims:]
+    block = block * len(spatial) if len(block) == 1 else block
+    blocked = estimate_prediction_memory(
+        n_pixels, **common, block_shape=[min(b, s) for b, s in zip(block, spatial)], halo=model.halo,
+        labels_held=Path(args.output).suffix.lower() != ".zarr",
+    )
+    voxel = getattr(model, "voxel_size", None)
+    resampled = bool(voxel) and job.spatial_dims == model.spatial_dims and any(
+        abs(s / v - 1.0) > SPACING_TOLERANCE for s, v in zip(job.spacing[-job.spatial_dims:], voxel))
+    chunks = _chunks(shape, job, block)
+    if blocked <= budget and not resampled:
+        import dask.array as da
+
+        logger.info("predict: the whole image needs about %s but %s is available; running in blocks %s "
+                    "(about %s)", _size(whole), _size(budget), chunks, _size(blocked))
+        return da.from_array(array, chunks=chunks)
+    raise ResourceLimitError(
+        f"predict needs about {_size(whole)} for this image ({_size(blocked)} block by block), but "
+        f"{_size(budget)} is available (--memory-limit, default 80 % of the memory available now); "
+        "use a .zarr OUTPUT, smaller --block, crop or downsample the image"
+    )
 
 
 def _chunks(shape, job, block):

@@ -32,8 +32,39 @@ def graph_bytes(n_nodes: int, n_edges: int) -> int:
 
 
 def available_memory() -> int:
-    """Bytes of memory the system reports as available now."""
-    return int(psutil.virtual_memory().available)
+    """Bytes of memory this process can still use now.
+
+    The system's available memory, capped by the process's address-space
+    limit (``ulimit -v``, RLIMIT_AS) less what it has mapped, and by its
+    cgroup's memory limit (``memory.max``) less the cgroup's use: a job run
+    under either limit sees that limit, not the machine's free memory.
+    """
+    figures = [int(psutil.virtual_memory().available)]
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft not in (resource.RLIM_INFINITY, -1):
+            figures.append(max(int(soft) - int(psutil.Process().memory_info().vms), 0))
+    except (ImportError, OSError, ValueError):  # pragma: no cover (no rlimits on this platform)
+        pass
+    cgroup = _cgroup_headroom()
+    if cgroup is not None:
+        figures.append(cgroup)
+    return min(figures)
+
+
+def _cgroup_headroom(root: str = "/sys/fs/cgroup") -> int | None:
+    """``memory.max - memory.current`` of this process's cgroup (v2), or None when unlimited/unknown."""
+    from pathlib import Path
+
+    try:
+        limit = Path(root, "memory.max").read_text().strip()
+        if limit == "max":
+            return None
+        return max(int(limit) - int(Path(root, "memory.current").read_text().strip()), 0)
+    except (OSError, ValueError):
+        return None
 
 
 @dataclass(frozen=True)
