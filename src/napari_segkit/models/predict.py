@@ -204,6 +204,27 @@ def _check_tile_arg(tile_shape, d) -> Optional[Tuple[int, ...]]:
     return tile_shape
 
 
+def _prediction_inputs(image, model, channel_axis, spacing, tile_shape, halo) -> tuple:
+    """What every tiled prediction checks first.
+
+    Returns ``(array, lead, lazy, d, spatial, factors, tile_arg, halo)``:
+    the image with its leading axes and laziness (:func:`_prepare_image`),
+    the model's spatial dimensions and the image's spatial shape, the
+    spacing factors, the checked tile shape, and the halo (the model's by
+    default) rounded up to the model's alignment.
+    """
+    array, lead, lazy = _prepare_image(image, model, channel_axis)
+    d = model.spatial_dims
+    spatial = tuple(int(s) for s in array.shape[-d:])
+    factors = _spacing_factors(model, spacing, spatial)
+    tile_arg = _check_tile_arg(tile_shape, d)
+    halo_value = model.halo if halo is None else int(halo)
+    if halo_value < 0:
+        raise InputError(f"halo must be non-negative, got {halo!r}")
+    halo_value = -(-halo_value // model.align) * model.align
+    return array, lead, lazy, d, spatial, factors, tile_arg, halo_value
+
+
 @validate_options
 def predict_probabilities(
     image: Any,
@@ -288,15 +309,9 @@ def predict_probabilities(
     """
     model = _as_model(model)
     check_finite_weights(model.network.state_dict(), where="model")
-    array, lead, lazy = _prepare_image(image, model, channel_axis)
-    d = model.spatial_dims
-    spatial = tuple(int(s) for s in array.shape[-d:])
-    factors = _spacing_factors(model, spacing, spatial)
-    tile_arg = _check_tile_arg(tile_shape, d)
-    halo_value = model.halo if halo is None else int(halo)
-    if halo_value < 0:
-        raise InputError(f"halo must be non-negative, got {halo!r}")
-    halo_value = -(-halo_value // model.align) * model.align
+    array, lead, lazy, d, spatial, factors, tile_arg, halo_value = _prediction_inputs(
+        image, model, channel_axis, spacing, tile_shape, halo
+    )
     report = Reporter(progress)
 
     from .devices import activation_budget, free_device_memory, select_device

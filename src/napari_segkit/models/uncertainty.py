@@ -212,7 +212,7 @@ def mc_dropout(
     Uncertainty
     """
     from .predict import (
-        _as_model, _check_tile_arg, _predict_dask, _predict_numpy, _prepare_image, _spacing_factors,
+        _as_model, _predict_dask, _predict_numpy, _prediction_inputs,
     )
     from .devices import activation_budget, free_device_memory, select_device
 
@@ -223,15 +223,9 @@ def mc_dropout(
     if rng is not None and (isinstance(rng, bool) or not isinstance(rng, (int, np.integer))):
         raise InputError(f"rng must be an integer seed, got {rng!r}")
     model = _as_model(model)
-    array, lead, lazy = _prepare_image(image, model, channel_axis)
-    d = model.spatial_dims
-    spatial = tuple(int(s) for s in array.shape[-d:])
-    factors = _spacing_factors(model, spacing, spatial)
-    tile_arg = _check_tile_arg(tile_shape, d)
-    halo_value = model.halo if halo is None else int(halo)
-    if halo_value < 0:
-        raise InputError(f"halo must be non-negative, got {halo!r}")
-    halo_value = -(-halo_value // model.align) * model.align
+    array, lead, lazy, d, spatial, factors, tile_arg, halo_value = _prediction_inputs(
+        image, model, channel_axis, spacing, tile_shape, halo
+    )
     report = Reporter(progress)
     choice = select_device(device)
     report(0.0, f"{choice.note}; {samples} dropout passes per tile")
