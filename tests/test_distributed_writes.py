@@ -52,9 +52,7 @@ def test_cluster_workers_write_their_own_zarr_chunks(tmp_path, monkeypatch):
     stored = []
     original = _zarr._store_on_cluster
     monkeypatch.setattr(_zarr, "_store_on_cluster", lambda a, l: (stored.append(l.shape), original(a, l)))
-    model = tiny_model()
-    image = _zarr_image(tmp_path / "img.zarr", 192).astype(np.float32)
-    expected = ns.predict_labels(image, model, output="semantic")
+    model, expected = _local_run(tmp_path, 192)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, distributed.Client(cluster):
         lazy = read_image(tmp_path / "img.zarr", lazy=True).array.rechunk(64).astype(np.float32)
@@ -82,3 +80,47 @@ def test_cli_predict_workers_to_zarr_equals_local_run(tmp_path, monkeypatch):
     assert stored == [(128, 128)]
     np.testing.assert_array_equal(read_image(tmp_path / "spread.zarr").array,
                                   read_image(tmp_path / "local.zarr").array)
+
+
+def test_worker_killed_mid_run_still_gives_the_local_result(tmp_path):
+    import napari_segkit as ns
+    from napari_segkit.io import read_image
+
+    model, expected = _local_run(tmp_path, 256)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster):
+        lazy = read_image(tmp_path / "img.zarr", lazy=True).array.rechunk(32).astype(np.float32)
+        persisted = ns.predict_labels(lazy, model, output="semantic").persist()
+        states = _block_states(cluster.scheduler)
+        assert sum(states.get(s, 0) for s in ("waiting", "processing", "queued", "no-worker")) > 0, \
+            states  # killed mid-run: some blocks computed, others still to run
+        nanny = next(iter(cluster.workers.values()))
+        nanny.process.process.kill()  # SIGKILL: its blocks and results are lost, the nanny restarts it
+        got = persisted.compute()
+    np.testing.assert_array_equal(got, expected)
+
+
+def _block_states(scheduler, timeout=120.0):
+    """The scheduler's task counts by state, once some tasks are in memory and others still to run."""
+    import collections
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            states = collections.Counter(ts.state for ts in list(scheduler.tasks.values()))
+        except RuntimeError:  # the scheduler's thread changed the table meanwhile
+            continue
+        if states["memory"] >= 8 and states["processing"] + states["queued"] + states["waiting"]:
+            return dict(states)
+        time.sleep(0.002)
+    raise AssertionError("the run finished (or never started) before the kill")
+
+
+def _local_run(tmp_path, side):
+    """The tiny model and its semantic labels of a ``side``-pixel zarr image, run in memory."""
+    import napari_segkit as ns
+
+    model = tiny_model()
+    image = _zarr_image(tmp_path / "img.zarr", side).astype(np.float32)
+    return model, ns.predict_labels(image, model, output="semantic")
