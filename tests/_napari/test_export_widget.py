@@ -54,3 +54,18 @@ def test_export_and_measure_from_layers(viewer, qtbot, tmp_path):
     assert not _run(widget, qtbot, "measure", tmp_path / "cells.csv")
     assert "already exists" in widget._status_box.value
     assert (tmp_path / "cells.csv").read_bytes() == before
+
+
+def test_multiscale_layers_are_measured_at_full_resolution(viewer, qtbot, tmp_path):
+    labels = np.zeros((40, 40), np.int32)
+    labels[4:12, 4:20] = 1
+    image = np.zeros((40, 40), np.float32)
+    image[4:12, 4:20] = 5.0
+    viewer.add_image([image, image[::2, ::2]], name="pyramid", multiscale=True)
+    viewer.add_labels([labels, labels[::2, ::2]], name="pyramid labels", multiscale=True)
+    _, widget = viewer.window.add_plugin_dock_widget("napari-segkit", "Export labels and measure")
+    widget._labels_box.value = viewer.layers["pyramid labels"]
+    widget._image_box.value = viewer.layers["pyramid"]
+    assert _run(widget, qtbot, "measure", tmp_path / "pyramid.csv")
+    rows = list(csv.DictReader((tmp_path / "pyramid.csv").open()))
+    assert len(rows) == 1 and float(rows[0]["area"]) == 8 * 16 and float(rows[0]["mean_intensity"]) == 5.0

@@ -61,14 +61,12 @@ def export_layer(
     if not text or text == ".":
         raise InputError("choose the file to write")
     path = Path(text).expanduser()
-    data = np.asarray(labels_layer.data)
+    data = np.asarray(_full_resolution(labels_layer))
     if fmt == "measure":
         n_spatial = 2 if data.ndim == 2 else 3
         image = None
         if image_layer is not None:
-            image = np.asarray(image_layer.data)
-            if getattr(image_layer, "multiscale", False):
-                image = np.asarray(image_layer.data[0])
+            image = np.asarray(_full_resolution(image_layer))
         spacing = tuple(float(s) for s in labels_layer.scale[-n_spatial:])
         table = measure_objects(data, image, spacing=spacing, spatial_dims=n_spatial)
         return write_measurements(path, table, overwrite=overwrite)
@@ -169,3 +167,8 @@ class ExportWidget(Container):
         self._worker = worker
         worker.start()
         return worker
+
+
+def _full_resolution(layer):
+    """The layer's data at full resolution: level 0 of a multiscale layer, never the list of levels."""
+    return layer.data[0] if getattr(layer, "multiscale", False) else layer.data
