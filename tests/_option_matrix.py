@@ -169,6 +169,34 @@ def call_with(name: str, option: str, value: Any):
     return getattr(ns, name)(*args, **kwargs)
 
 
+#: axis arguments checked against the image's shape rather than by type alone
+AXIS_OPTIONS = ("channel_axis", "spatial_dims")
+
+
+def axis_values(name: str) -> List[Tuple[str, Any]]:
+    """``(option, value)`` pairs of valid type that the base call's image cannot take.
+
+    ``channel_axis``: one past either end of the image's axes, and (for a
+    2-D image) each axis, which leaves a 1-D image.  ``spatial_dims``: 1 and
+    4 (never valid) and 3 on the 2-D base image.
+    """
+    params = inspect.signature(getattr(ns, name)).parameters
+    args, kwargs = BASE_CALLS[name]()
+    first = args[0]
+    ndim = len(first) if isinstance(first, tuple) else np.ndim(first)
+    plain = ndim - (kwargs.get("channel_axis") is not None)
+    cases: List[Tuple[str, Any]] = []
+    if "channel_axis" in params:
+        cases += [("channel_axis", ndim), ("channel_axis", -ndim - 1)]
+        if ndim == 2:
+            cases += [("channel_axis", 0), ("channel_axis", -1)]
+    if "spatial_dims" in params:
+        cases += [("spatial_dims", 1), ("spatial_dims", 4)]
+        if plain == 2:
+            cases.append(("spatial_dims", 3))
+    return cases
+
+
 class _Hang(Exception):
     pass
 

@@ -19,6 +19,8 @@ import napari_segkit as ns
 from _option_matrix import (
     BASE_CALLS,
     VALUE_CLASSES,
+    axis_values,
+    call_with,
     flag_options,
     numeric_options,
     numpy_scalar_of,
@@ -26,8 +28,9 @@ from _option_matrix import (
 )
 from napari_segkit._validation import check_option
 
-#: a value of a valid type whose failure is about the image's shape (an axis
-#: index that leaves too few dimensions) is described by the image's shape
+#: a value of a valid type that the image's shape makes wrong may fail on
+#: something else it implies (``grabcut(rgb, channel_axis=0)`` is a valid
+#: 24x3 image that the box misses); the axis cases below check the names
 SHAPE_DEPENDENT = {"channel_axis", "class_axis"}
 
 CASES = [
@@ -99,3 +102,21 @@ def test_numpy_scalars_run_end_to_end():
     assert labels.max() >= 1
     clusters = ns.kmeans(image, np.int32(2), rng=np.int64(0), spatial_weight=np.float64(0.0))
     assert set(np.unique(clusters)) == {1, 2}
+
+
+AXES = [(f, o, v) for f in sorted(BASE_CALLS) for o, v in axis_values(f)]
+
+
+def test_axis_cases_cover_every_function_with_axis_arguments():
+    takes = {f for f in BASE_CALLS for o in ("channel_axis", "spatial_dims")
+             if o in inspect.signature(getattr(ns, f)).parameters}
+    assert takes == {f for f, _, _ in AXES} and len(takes) >= 15
+
+
+@pytest.mark.parametrize("function, option, value", AXES, ids=[f"{f}-{o}={v}" for f, o, v in AXES])
+def test_axis_argument_the_image_cannot_take_is_named(function, option, value):
+    """``channel_axis=0`` on a 2-D image, or out of range, names the argument and its value."""
+    with pytest.raises(ns.InputError) as info:
+        call_with(function, option, value)
+    message = str(info.value)
+    assert f"{option}={value}" in message or (option in message and f"got {value}" in message), message

@@ -196,13 +196,18 @@ def check_finite(values: np.ndarray, *, name: str = "image") -> None:
     )
 
 
-def check_channel_axis(channel_axis: Optional[int], ndim: int, *, name: str = "image") -> Optional[int]:
+def check_channel_axis(
+    channel_axis: Optional[int], ndim: int, *, name: str = "image", min_plain_ndim: int = 2
+) -> Optional[int]:
     """Return ``channel_axis`` as a non-negative index, or None.
 
     Raises
     ------
     InputError
-        If ``channel_axis`` is not an integer within ``[-ndim, ndim)``.
+        If ``channel_axis`` is not an integer within ``[-ndim, ndim)``, or
+        if it leaves fewer than ``min_plain_ndim`` other axes (every method
+        needs a 2-D or 3-D image); the message names ``channel_axis`` and
+        its value.
     """
     if channel_axis is None:
         return None
@@ -214,6 +219,12 @@ def check_channel_axis(channel_axis: Optional[int], ndim: int, *, name: str = "i
         raise InputError(
             f"channel_axis={channel_axis} is out of range for {name} with {ndim} "
             f"dimensions (valid: {-ndim} to {ndim - 1}, or None)"
+        )
+    if ndim - 1 < min_plain_ndim:
+        raise InputError(
+            f"channel_axis={channel_axis} leaves {name} (with {ndim} dimensions) only {ndim - 1} "
+            f"non-channel dimension(s); a 2-D or 3-D image needs at least {min_plain_ndim} besides "
+            "its channel axis (pass channel_axis=None for a grayscale image)"
         )
     return int(channel_axis) % ndim
 

@@ -73,14 +73,21 @@ def _prepare(images, labels, channel_axis, spatial_dims, ignore_label):
     data = []
     int_labels = []
     n_channels = None
+    given_dims = spatial_dims
     for i, (image, label) in enumerate(zip(images, labels)):
         image = as_image_array(image, name=f"images[{i}]")
         axis = check_channel_axis(channel_axis, image.ndim, name=f"images[{i}]")
         plain = image.ndim - (axis is not None)
         d = spatial_dims if spatial_dims is not None else plain
         if d not in (2, 3) or plain != d:
+            if given_dims is not None:
+                expected = f"spatial_dims={given_dims} expects a {given_dims}-D"
+            elif spatial_dims is not None:
+                expected = f"images[0] is {spatial_dims}-D; expected a {spatial_dims}-D"
+            else:
+                expected = "expected a 2-D or 3-D"
             raise InputError(
-                f"images[{i}] has shape {image.shape}: expected {'a ' + str(spatial_dims) + '-D' if spatial_dims else 'a 2-D or 3-D'} "
+                f"images[{i}] has shape {image.shape}: {expected} "
                 "image (plus an optional channel axis); split time series into frames"
             )
         if spatial_dims is None:
