@@ -64,8 +64,79 @@ def _raise_if_damaged(path: Path, handler: _Collect) -> None:
         raise InputError(f"TIFF file '{path}' is truncated or corrupt: {detail}")
 
 
-def read_tiff(path: Path, *, series: int, level: int, memory_limit: Optional[int]) -> ImageData:
-    """Read one series and pyramid level of a TIFF file; see :func:`read_image`."""
+@contextlib.contextmanager
+def _decode_errors(path: Path) -> Iterator[None]:
+    """Turn tifffile and codec failures while decoding into an InputError naming the file."""
+    import tifffile
+
+    try:
+        yield
+    except (ValueError, RuntimeError, IndexError, tifffile.TiffFileError) as exc:
+        raise InputError(f"could not decode TIFF file '{path}': {exc}") from None
+    except Exception as exc:  # codec errors (zlib.error, imagecodecs) have no common base
+        if isinstance(exc, (OSError, MemoryError, InputError)):
+            raise
+        raise InputError(f"could not decode TIFF file '{path}': {exc}") from None
+
+
+def _read_tiff_block(path: str, series: int, level: int, block_info=None) -> np.ndarray:
+    """One block of a lazily read TIFF: only the strips or tiles it covers are decoded."""
+    import tifffile
+    import zarr
+
+    where = tuple(slice(start, stop) for start, stop in block_info[None]["array-location"])
+    with _tifffile_errors() as handler, tifffile.TiffFile(path) as tif:
+        store = tif.series[series].levels[level].aszarr()
+        try:
+            with _decode_errors(Path(path)):
+                block = np.asarray(zarr.open(store, mode="r")[where])
+        finally:
+            store.close()
+        _raise_if_damaged(Path(path), handler)
+    return block
+
+
+def _lazy_tiff(path: Path, series: int, level: int, page_level, memory_limit: Optional[int]) -> Any:
+    """A dask array whose blocks each open the file and read their own strips or tiles.
+
+    The graph holds the path and block positions, never pixels, so on a
+    dask.distributed cluster the workers read the file themselves.
+    """
+    import dask.array as da
+    import zarr
+
+    shape, dtype = tuple(page_level.shape), np.dtype(page_level.dtype)
+    store = page_level.aszarr()
+    try:
+        stored = tuple(int(c) for c in zarr.open(store, mode="r").chunks)
+    finally:
+        store.close()
+    limit = None if memory_limit is None else max(int(memory_limit) // 4, 1)
+    chunks = da.core.normalize_chunks("auto", shape, dtype=dtype, previous_chunks=stored, limit=limit)
+    largest = tuple(max(c) for c in chunks)
+    check_declared_bytes(path, largest, dtype, memory_limit=memory_limit, what="block")
+    return da.map_blocks(
+        _read_tiff_block, str(path), series, level, chunks=chunks, dtype=dtype,
+        meta=np.empty((0,) * len(shape), dtype), name=f"read-tiff-{_file_token(path, series, level)}",
+    )
+
+
+def _file_token(path: Path, series: int, level: int) -> str:
+    """A name that changes when the file does (path, size and modification time)."""
+    from dask.base import tokenize
+
+    stat = os.stat(path)
+    return tokenize(str(path), stat.st_size, stat.st_mtime_ns, series, level)
+
+
+def read_tiff(
+    path: Path, *, series: int, level: int, memory_limit: Optional[int], lazy: bool = False
+) -> ImageData:
+    """Read one series and pyramid level of a TIFF file; see :func:`read_image`.
+
+    With ``lazy``, a dask array whose blocks read their own part of the file
+    when computed; the whole image need not fit in ``memory_limit``.
+    """
     import tifffile
 
     with _tifffile_errors() as handler:
@@ -89,17 +160,15 @@ def read_tiff(path: Path, *, series: int, level: int, memory_limit: Optional[int
                     page_level.shape, page_level.axes,
                 )
             shape, dtype, axes = tuple(page_level.shape), np.dtype(page_level.dtype), page_level.axes
-            check_declared_bytes(path, shape, dtype, memory_limit=memory_limit)
+            if not lazy:
+                check_declared_bytes(path, shape, dtype, memory_limit=memory_limit)
             _check_segments(path, tif, page_level, memory_limit)
             spacing, unit, metadata = _spacing_and_metadata(tif, series, chosen, page_level, axes)
-            try:
-                array = page_level.asarray()
-            except (ValueError, RuntimeError, IndexError, tifffile.TiffFileError) as exc:
-                raise InputError(f"could not decode TIFF file '{path}': {exc}") from None
-            except Exception as exc:  # codec errors (zlib.error, imagecodecs) have no common base
-                if isinstance(exc, (OSError, MemoryError)):
-                    raise
-                raise InputError(f"could not decode TIFF file '{path}': {exc}") from None
+            if lazy:
+                array = _lazy_tiff(path, series, level, page_level, memory_limit)
+            else:
+                with _decode_errors(path):
+                    array = page_level.asarray()
             _raise_if_damaged(path, handler)
     if tuple(array.shape) != shape:
         raise InputError(

@@ -59,10 +59,11 @@ def read_image(
     name : str
         What the path is (``'image'``, ``'seeds'``), used in messages.
     lazy : bool
-        For a zarr store, return a dask array whose blocks read their own
-        chunks when computed (on dask.distributed workers, each worker reads
-        its blocks; nothing is read now and the whole array need not fit in
-        ``memory_limit``).  Other formats are read into memory.
+        For a zarr store or a TIFF file, return a dask array whose blocks
+        read their own chunks (zarr) or strips and tiles (TIFF) when computed
+        (on dask.distributed workers, each worker reads its blocks; no pixel
+        is read now and the whole array need not fit in ``memory_limit``,
+        only each block).  ``.npy`` files are read into memory.
 
     Returns
     -------
@@ -114,7 +115,7 @@ def read_image(
         if fmt == "tiff":
             from ._tiff import read_tiff
 
-            image = read_tiff(source, series=series, level=level, memory_limit=memory_limit)
+            image = read_tiff(source, series=series, level=level, memory_limit=memory_limit, lazy=lazy)
         elif fmt == "zarr":
             from ._zarr import read_zarr
 
