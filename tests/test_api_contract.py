@@ -34,7 +34,6 @@ WITH_SPATIAL_DIMS = {
 }
 #: known departures, each with what replaces it; fixing one must remove it from here
 PENDING = {
-    ("grabcut", "return_report"): "a GrabCut result object instead of the (labels, report) flag",
 }
 #: shared options a method still lacks; adding one must remove it from here
 PENDING_MISSING = {

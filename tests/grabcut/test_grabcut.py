@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from napari_segkit import Cancelled
+from napari_segkit import Cancelled, GrabCutReport, InputError
 from napari_segkit.grabcut import grabcut
 from napari_segkit.samples import nuclei_3d
 
@@ -43,7 +43,8 @@ def test_dim_and_bright_objects_each_found():
 
 def test_fluorescence_16_bit_with_many_boxes(nuclei):
     boxes = truth_boxes(nuclei.labels)
-    labels, report = grabcut(nuclei.image, boxes, rng=0, return_report=True)
+    report = GrabCutReport()
+    labels = grabcut(nuclei.image, boxes, rng=0, report=report)
     scores = [iou(labels == i + 1, nuclei.labels == i + 1) for i in range(len(boxes))]
     assert np.mean(scores) > 0.9 and min(scores) > 0.8, scores
     assert len(report.objects) == len(boxes) and not report.degenerate
@@ -148,8 +149,9 @@ def test_degenerate_box_is_reported_not_returned():
     rng = np.random.default_rng(6)
     image = 0.1 + rng.normal(0, 0.05, (80, 80))
     image[5:15, 5:15] += 0.8
+    report = GrabCutReport()
     with pytest.warns(UserWarning, match=r"no sensible object for 1 box\(es\) \[0: (empty|full)\]"):
-        labels, report = grabcut(image, [[[40, 40], [70, 70]]], rng=0, return_report=True)
+        labels = grabcut(image, [[[40, 40], [70, 70]]], rng=0, report=report)
     assert not labels.any()
     assert [o.status for o in report.degenerate] in (["empty"], ["full"])
 
@@ -158,9 +160,19 @@ def test_identical_boxes_one_object_wins():
     rng = np.random.default_rng(7)
     obj = _disc(40, 40, 12)
     image = 0.1 + 0.8 * obj + rng.normal(0, 0.04, (80, 80))
-    labels, report = grabcut(image, [[[20, 20], [60, 60]]] * 2, rng=0, return_report=True)
+    report = GrabCutReport()
+    labels = grabcut(image, [[[20, 20], [60, 60]]] * 2, rng=0, report=report)
     assert iou(labels == 1, obj) > 0.95 and not (labels == 2).any()
     assert [o.status for o in report.objects] == ["ok", "overlapped"]
+    # a report passed again holds the new call's objects only, and the labels stay the return value
+    again = grabcut(image, [[[20, 20], [60, 60]]], rng=0, report=report)
+    assert isinstance(again, np.ndarray) and np.array_equal(again, labels)
+    assert [(o.index, o.status) for o in report.objects] == [(0, "ok")]
+
+
+def test_report_must_be_a_grabcut_report():
+    with pytest.raises(InputError, match=r"report must be a GrabCutReport or None, got list: \[\]"):
+        grabcut(np.zeros((20, 20)), [[[5, 5], [15, 15]]], report=[])
 
 
 def test_progress_and_cancel(nuclei):

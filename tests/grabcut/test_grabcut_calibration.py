@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from napari_segkit import InputError, grabcut
+from napari_segkit import GrabCutReport, InputError, grabcut
 from napari_segkit.evaluation import ClickRobot, iou
 from napari_segkit.grabcut.core import SMOOTHNESS_PER_PIXEL, auto_smoothness
 from napari_segkit.grabcut.frames import contrast_fallback
@@ -65,8 +65,8 @@ def test_small_dim_nuclei_are_never_empty():
     assert scores.min() > 0.5 and scores.mean() > 0.75, scores
     # a fixed photographic weight (OpenCV's 50) empties these cuts; the contrast fallback still finds them
     with pytest.warns(UserWarning, match="differs from its surroundings"):
-        labels, report = grabcut(image, [ClickRobot(truth == 6).first_box()], smoothness=50, rng=0,
-                                 return_report=True)
+        report = GrabCutReport()
+        labels = grabcut(image, [ClickRobot(truth == 6).first_box()], smoothness=50, rng=0, report=report)
     assert report.objects[0].status == "fallback"
     assert iou(labels == 1, truth == 6) > 0.5
 

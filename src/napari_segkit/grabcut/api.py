@@ -75,8 +75,8 @@ def grabcut(
     memory_limit: Optional[int] = None,
     rng: Any = None,
     progress: Optional[Callable[[float, str], None]] = None,
-    return_report: bool = False,
-):
+    report: Optional[GrabCutReport] = None,
+) -> np.ndarray:
     """Segment the object in each box by GrabCut, with optional scribbles.
 
     GrabCut (Rother, Kolmogorov and Blake 2004) models the object and its
@@ -161,15 +161,15 @@ def grabcut(
     progress : callable, optional
         ``progress(fraction, message)``, called after every cut; it may raise
         :class:`napari_segkit.Cancelled` to stop the job.
-    return_report : bool
-        Also return a :class:`GrabCutReport` with each object's outcome.
+    report : GrabCutReport, optional
+        An empty :class:`GrabCutReport` to fill with each object's outcome
+        (status, iterations, energies); whatever it held before is replaced.
+        The return value stays the labels.
 
     Returns
     -------
     labels : ndarray of int32
         The image's shape without channel axis; 0 = background.
-    report : GrabCutReport
-        Only with ``return_report=True``.
 
     Raises
     ------
@@ -193,13 +193,21 @@ def grabcut(
     Examples
     --------
     >>> import numpy as np
-    >>> from napari_segkit import grabcut
+    >>> from napari_segkit import GrabCutReport, grabcut
     >>> rng = np.random.default_rng(0)
     >>> image = rng.normal(0.2, 0.05, (60, 60)); image[20:40, 15:45] += 0.6
     >>> labels = grabcut(image, [[[10, 5], [50, 55]]], rng=0)
     >>> int((labels == 1).sum())
     600
+    >>> report = GrabCutReport()
+    >>> labels = grabcut(image, [[[10, 5], [50, 55]]], rng=0, report=report)
+    >>> [(o.index, o.status) for o in report.objects]
+    [(0, 'ok')]
     """
+    if report is not None and not isinstance(report, GrabCutReport):
+        raise InputError(f"report must be a GrabCutReport or None, got {type(report).__name__}: {report!r:.80}")
+    summary = GrabCutReport() if report is None else report
+    summary.objects.clear()
     array = as_image_array(image, name="image", lazy=True)
     axis = check_channel_axis(channel_axis, array.ndim)
     if axis is None and array.ndim == 3 and array.shape[-1] in (3, 4) and spatial_dims is None:
@@ -270,13 +278,11 @@ def grabcut(
                 UserWarning,
                 stacklevel=2,
             )
-            empty = np.zeros(full_shape, dtype=np.int32)
-            return (empty, GrabCutReport()) if return_report else empty
+            return np.zeros(full_shape, dtype=np.int32)
 
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     params = CutParams(n_components, max_iter, smoothness, tol, spacing, offsets)
     out = np.zeros(full_shape, dtype=label_dtype(max(n_boxes, 1)))
-    report = GrabCutReport()
     reporter = Reporter(progress)
     frames = list(np.ndindex(*leading_shape)) if leading_shape else [()]
     previous: Dict[int, Any] = {}
@@ -289,11 +295,11 @@ def grabcut(
         if n_boxes:
             boxes_frame(
                 frame_image, frame, box_array, frame_seeds, params, margin, conn, single_component,
-                reuse_models, previous, rng, frame_report, out[frame] if frame else out, report,
+                reuse_models, previous, rng, frame_report, out[frame] if frame else out, summary,
             )
         else:
             seeds_frame(
-                frame_image, frame, frame_seeds, params, conn, out, report, rng, frame_report,
+                frame_image, frame, frame_seeds, params, conn, out, summary, rng, frame_report,
             )
-    warn_degenerate(report)
-    return (out, report) if return_report else out
+    warn_degenerate(summary)
+    return out

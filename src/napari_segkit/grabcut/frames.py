@@ -68,7 +68,13 @@ class ObjectReport:
 
 @dataclass
 class GrabCutReport:
-    """Per-object outcome of :func:`grabcut` (``return_report=True``)."""
+    """Per-object outcome of :func:`grabcut`: pass one as ``grabcut(..., report=report)`` to have it filled.
+
+    Attributes
+    ----------
+    objects : list of ObjectReport
+        One entry per object and frame, in the order they were cut.
+    """
 
     objects: List[ObjectReport] = field(default_factory=list)
 
