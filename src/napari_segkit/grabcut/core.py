@@ -24,6 +24,7 @@ from scipy import ndimage as ndi
 from .._progress import Reporter
 from ..graph.gmm import GaussianMixture
 from ..graph.neighbourhood import grid_slices
+from .tightness import pins_supported, required_lines, tightness_pins
 
 __all__ = ["CutParams", "SMOOTHNESS_PER_PIXEL", "auto_smoothness", "with_smoothness", "RegionResult", "grabcut_region", "keep_components", "MIN_BACKGROUND_SAMPLES"]
 
@@ -34,6 +35,8 @@ MAX_MODEL_SAMPLES = 30_000
 #: a cut keeping fewer pixels of its box than both of these is as good as empty
 MIN_RESULT_PIXELS = 9
 MIN_RESULT_FRACTION = 0.02
+# rounds of pinning paths per cut under the tight-box prior
+_TIGHT_ROUNDS = 2
 # how far inside the box the "central" initialisation starts, per side
 _CENTRAL_FRACTION = 0.25
 
@@ -172,6 +175,7 @@ def grabcut_region(
     models: Optional[Tuple[GaussianMixture, GaussianMixture]] = None,
     report: Optional[Reporter] = None,
     prior: Optional[np.ndarray] = None,
+    tight_box: Optional[Tuple[slice, ...]] = None,
 ) -> RegionResult:
     """Iterated GMM + graph cut on one region.
 
@@ -198,6 +202,10 @@ def grabcut_region(
         Extra cost of the object label minus that of the background label
         per pixel (e.g. from the distance to clicks), added to the colour
         models' data term in every cut.
+    tight_box : tuple of slice, optional
+        The box the user drew, in region coordinates: enforce the tight-box
+        prior of :mod:`napari_segkit.grabcut.tightness` (the object reaches
+        every side of the box, up to a slack).
 
     Returns
     -------
@@ -233,6 +241,10 @@ def grabcut_region(
     # a fixed pixel pays more to change side than its neighbours could ever give back
     margin = 2.0 * len(params.offsets) * params.smoothness + 1.0
 
+    lines = None if tight_box is None else required_lines(tight_box)
+    allowed = unknown & ~hard_bg
+    pinned = np.zeros(flat.shape[0], dtype=bool)
+
     best_seg, best_energy, best_models = None, np.inf, (fg, bg)
     energies: List[float] = []
     iterations = 0
@@ -243,12 +255,23 @@ def grabcut_region(
         difference = nll_fg - nll_bg
         if prior is not None:
             difference = difference + prior.ravel()
+        data_difference = difference.copy() if lines is not None else difference
         hard = float(np.abs(difference).max()) + margin
-        difference[fixed_fg] = -hard
+        difference[fixed_fg | pinned] = -hard
         difference[fixed_bg] = hard
         seg = _cut(difference.reshape(shape), edges, params.smoothness).ravel()
+        for _ in range(_TIGHT_ROUNDS if lines is not None else 0):
+            component = keep_components(seg.reshape(shape), hard_fg | pinned.reshape(shape), 1)
+            if not component.any():
+                break
+            pins = tightness_pins(component, data_difference.reshape(shape), allowed, lines)
+            if pins is None:
+                break
+            pinned |= pins.ravel()
+            difference[pinned] = -hard
+            seg = _cut(difference.reshape(shape), edges, params.smoothness).ravel()
         iterations = it + 1
-        data = float(nll_bg[free].sum()) + float(difference[free & seg].sum())
+        data = float(nll_bg[free].sum()) + float(data_difference[free & seg].sum())
         energy = data + params.smoothness * _boundary_cost(seg.reshape(shape), edges)
         energies.append(energy)
         if report is not None:
@@ -285,4 +308,10 @@ def grabcut_region(
         status = "full"
     else:
         status = "ok"
+    if lines is not None and not pins_supported(mask, pinned.reshape(shape)):
+        # the object did not fill the pinned paths: the box was loose, cut without the prior
+        return grabcut_region(
+            features, unknown=unknown, hard_fg=hard_fg, hard_bg=hard_bg, init_fg=init_fg, init_bg=init_bg,
+            band=band, params=params, reg=reg, rng=rng, models=models, report=report, prior=prior,
+        )
     return RegionResult(mask, status, iterations, energies, best_models)

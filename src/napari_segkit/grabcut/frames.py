@@ -215,7 +215,7 @@ def boxes_frame(
             result = grabcut_region(
                 region_features, unknown=unknown, hard_fg=hard_fg, hard_bg=hard_bg, init_fg=init_fg,
                 init_bg=init_bg, band=band, params=p, reg=reg, rng=rng, models=models,
-                report=obj_report.sub(a / len(attempts), (a + 1) / len(attempts)),
+                report=obj_report.sub(a / len(attempts), (a + 1) / len(attempts)), tight_box=crop.box_in_region,
             )
             if result.status == "ok":
                 break
