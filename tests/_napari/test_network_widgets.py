@@ -62,5 +62,19 @@ def test_train_then_predict(viewer, qtbot, wait_idle, error_messages, tmp_path):
     assert np.allclose(prob.data, np.moveaxis(expected_prob, -1, 0), atol=1e-5)
     assert tuple(prob.scale) == (1.0, 0.5, 0.5)
 
+    # the widget applies predict_labels' default minimum size (a quarter of the model's median training
+    # object): with a median recorded at 4.4 x the largest predicted object, every object goes
+    import json
+
+    sizes = np.bincount(out.data.ravel())[1:]
+    assert sizes.max() > 0
+    config = json.loads((folder / "config.json").read_text())
+    config["training"]["median_object_size"] = 4.4 * float(sizes.max())
+    (folder / "config.json").write_text(json.dumps(config))
+    predict.run()
+    wait_idle(predict, timeout=60000)
+    assert np.array_equal(viewer.layers[-2].data, predict_labels(image, load_model(folder), spacing=(0.5, 0.5)))
+    assert viewer.layers[-2].data.max() == 0
+
     predict._model.value = tmp_path / "missing"
     assert predict.run() is None and "does not exist" in error_messages[-1]

@@ -108,3 +108,34 @@ def test_cli_trains_farabet_and_predicts_with_superpixels(tmp_path):
     assert main(["predict", str(model), str(tmp_path / "img.npy"), "-o", str(out), "--superpixels", "30",
                  "--semantic", "-q"]) == 0
     assert tifffile.imread(out).shape == image.shape
+
+
+def test_validation_loss_falls_in_the_first_epochs(one_thread):
+    # the held-out loss (eval mode, running statistics) must follow the training: with batch-norm running
+    # statistics still weighed by their starting values it stayed flat or rose for the first epochs
+    pairs = [touching_nuclei((96, 96), n=14, seed=s) for s in (3, 4, 5, 6)]
+    model = train_model([p[0] for p in pairs], [p[1] for p in pairs], architecture="farabet",
+                        options={"width": 8, "hidden": 16}, epochs=4, steps_per_epoch=4, patch_shape=64,
+                        validation_fraction=0.25, rng=1)
+    losses = [r["val_loss"] for r in model.config["training"]["history"]]
+    assert losses[1] < losses[0] and min(losses[1:]) < 0.93 * losses[0], losses
+    assert model.config["training"]["best_epoch"] > 1
+
+
+def test_running_statistics_start_from_the_first_batches():
+    import torch
+
+    from napari_segkit.models.running_stats import UnbiasedRunningStats
+
+    net = torch.nn.Sequential(torch.nn.BatchNorm2d(2), torch.nn.BatchNorm2d(2, momentum=0.3))
+    stats = UnbiasedRunningStats(net)
+    batches = [torch.randn(4, 2, 8, 8) * 0.05 + 3.0 for _ in range(3)]
+    for x in batches:
+        stats.before_step()
+        net(x)
+    # the first batches are averaged with equal weights: the starting values 0 and 1 weigh nothing
+    expected = torch.stack([x.mean(dim=(0, 2, 3)) for x in batches]).mean(0)
+    assert torch.allclose(net[0].running_mean, expected, atol=1e-6)
+    assert net[0].running_var.max() < 0.01
+    stats.restore()
+    assert net[0].momentum == 0.1 and net[1].momentum == 0.3

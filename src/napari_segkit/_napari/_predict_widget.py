@@ -2,8 +2,10 @@
 
 A :class:`~._method_widget.MethodWidget` over
 :func:`napari_segkit.load_model`, :func:`napari_segkit.predict_probabilities`
-and the instance step of :func:`napari_segkit.predict_labels` (run once on
-the same probabilities).  Outputs: instance labels (or the most probable
+and :func:`napari_segkit.models.postprocess.labels_from_probabilities`, the
+step that :func:`napari_segkit.predict_labels` runs after the probabilities
+(same defaults: the model's minimum object size, threshold 0.5), run once on
+the probabilities the widget also shows.  Outputs: instance labels (or the most probable
 class, for a model that does not separate touching objects) and the class
 probabilities (classes first), on the image's grid.  The device used is
 shown in the status line.  torch is imported only in the worker.
@@ -42,18 +44,6 @@ def model_path(value: Any, *, role: str = "model") -> Path:
     if not text or text == ".":
         raise InputError(f"choose the {role} folder")
     return Path(text).expanduser()
-
-
-def _instances(prob: np.ndarray, spatial_dims: int) -> np.ndarray:
-    """Instance labels per frame from ``(..., K)`` probabilities (class axis last)."""
-    from ..models.instances import instances_from_probabilities
-
-    lead = prob.shape[: prob.ndim - 1 - spatial_dims]
-    if not lead:
-        return instances_from_probabilities(prob)
-    frames = [instances_from_probabilities(prob[index]) for index in np.ndindex(*lead)]
-    dtype = np.result_type(*[f.dtype for f in frames])
-    return np.stack([f.astype(dtype) for f in frames]).reshape(prob.shape[:-1])
 
 
 def _rank(labels: np.ndarray, uncertainty: np.ndarray, spatial_dims: int) -> list:
@@ -133,16 +123,14 @@ class PredictWidget(MethodWidget):
                 prob = result.probabilities
             else:
                 prob = predict_probabilities(array, model, **common)
-            if superpixels is not None:
-                from ..models.predict import vote_frames
+            from ..models.postprocess import INSTANCE_CLASSES, labels_from_probabilities
 
-                progress(0.97, "averaging over superpixels")
-                prob = vote_frames(prob, array, model, superpixels, channel_axis=image.channel_axis,
-                                   spacing=image.spacing(model.spatial_dims))
-            if model.classes[:3] == ["background", "interior", "boundary"]:
-                labels = _instances(prob, model.spatial_dims)
-            else:
-                labels = prob.argmax(axis=-1).astype(np.int32)
+            progress(0.97, "averaging over superpixels" if superpixels else "labelling instances")
+            # the same step as predict_labels, with its defaults (minimum size from the model)
+            labels = labels_from_probabilities(
+                prob, model, output="instances" if list(model.classes[:3]) == INSTANCE_CLASSES else "semantic",
+                superpixel_size=superpixels, image=array, channel_axis=image.channel_axis,
+                spacing=common["spacing"])
             outputs = [LayerOutput(labels),
                        LayerOutput(np.moveaxis(prob, -1, 0), kind="image", suffix="probabilities",
                                    layer_kwargs={"colormap": "magma", "contrast_limits": (0.0, 1.0)})]

@@ -18,14 +18,13 @@ from .._validation import as_image_array, check_channel_axis, check_finite, chec
 from .normalise import normalise
 from .._validation import check_resampled_size, lazily_finite, validate_options
 from .checkpoint import check_finite_weights
+from .postprocess import _is_lazy, check_postprocess_options, labels_from_probabilities
 
 __all__ = ["predict_labels", "predict_probabilities"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_BLOCK = {2: 512, 3: 128}
-#: Default minimum object size, as a fraction of the training objects' median size.
-MIN_SIZE_FRACTION = 0.25
 SPACING_TOLERANCE = 0.01
 
 
@@ -42,10 +41,6 @@ def _as_model(model: Any):
             f"(a {type(model).__name__})"
         )
     return load_model(model)
-
-
-def _is_lazy(array: Any) -> bool:
-    return hasattr(array, "compute") and hasattr(array, "chunks")
 
 
 def _prepare_image(image: Any, model, channel_axis: Optional[int]):
@@ -490,72 +485,11 @@ def predict_labels(
         The image's shape without channels; lazy for dask input.  For a time
         series, ids are per frame.
     """
-    if output not in ("instances", "semantic"):
-        raise InputError(f"output must be 'instances' or 'semantic', got {output!r}")
-    if not isinstance(threshold, (int, float)) or not 0.0 < float(threshold) < 1.0:
-        raise InputError(f"threshold must be between 0 and 1, got {threshold!r}")
-    if foreground_threshold is not None and (
-            not isinstance(foreground_threshold, (int, float)) or not 0.0 < float(foreground_threshold) < 1.0):
-        raise InputError(f"foreground_threshold must be between 0 and 1, got {foreground_threshold!r}")
-    if min_size is not None and (
-            isinstance(min_size, bool) or not isinstance(min_size, (int, np.integer)) or min_size < 0):
-        raise InputError(f"min_size must be a non-negative integer, got {min_size!r}")
+    check_postprocess_options(output, threshold, foreground_threshold, min_size)
     model = _as_model(model)
     prob = predict_probabilities(image, model, **kwargs)
-    if min_size is None:
-        median = (model.config.get("training") or {}).get("median_object_size")
-        min_size = 0
-        if median and not _is_lazy(prob):
-            # the median is in the training voxels; the labels are in the image's
-            spacing = kwargs.get("spacing")
-            ratio = 1.0 if spacing is None else float(
-                np.prod(model.voxel_size) / np.prod(check_spacing(spacing, model.spatial_dims)))
-            min_size = int(MIN_SIZE_FRACTION * median * ratio)
-    post = {"threshold": float(threshold), "min_size": int(min_size),
-            "foreground_threshold": None if foreground_threshold is None else float(foreground_threshold)}
-    d = model.spatial_dims
-    lead_ndim = prob.ndim - 1 - d
-    if superpixel_size is not None:
-        prob = vote_frames(prob, image, model, superpixel_size, channel_axis=kwargs.get("channel_axis"),
-                           spacing=kwargs.get("spacing"))
-    if output == "semantic":
-        return prob.argmax(axis=-1).astype(np.int32)
-    if model.classes[:3] != ["background", "interior", "boundary"]:
-        raise InputError(f"instances need a background/interior/boundary model; this one has {model.classes}")
-
-    from .instances import instances_from_probabilities
-
-    if lead_ndim == 0:
-        return instances_from_probabilities(prob, **post)
-    lead = prob.shape[:lead_ndim]
-    frames = [instances_from_probabilities(prob[index], **post) for index in np.ndindex(*lead)]
-    if _is_lazy(prob):
-        import dask.array as da
-
-        dtype = np.result_type(*[f.dtype for f in frames])
-        stacked = da.stack([f.astype(dtype) for f in frames])
-        return stacked.reshape(tuple(lead) + stacked.shape[1:])
-    dtype = np.result_type(*[f.dtype for f in frames])
-    return np.stack([f.astype(dtype) for f in frames]).reshape(tuple(lead) + prob.shape[lead_ndim:-1])
-
-
-def vote_frames(prob, image, model, superpixel_size, *, channel_axis=None, spacing=None) -> np.ndarray:
-    """``prob`` (from ``model`` on ``image``) averaged over SLIC superpixels of ``image``, frame by frame."""
-    from .superpixel_vote import superpixel_count, vote_over_superpixels
-
-    if _is_lazy(prob):
-        raise InputError("superpixel_size (superpixel voting) needs a numpy image, not a dask array")
-    d = model.spatial_dims
-    superpixel_count(prob.shape[-1 - d:-1], superpixel_size)  # checks the value first
-    array, lead, _ = _prepare_image(image, model, channel_axis)
-    out = np.empty_like(prob)
-    for index in np.ndindex(*lead) if lead else [()]:
-        frame = np.moveaxis(np.asarray(array[index]), 0, -1)  # (*spatial, C)
-        channel_axis = -1 if frame.shape[-1] > 1 else None
-        if channel_axis is None:
-            frame = frame[..., 0]
-        out[index] = vote_over_superpixels(
-            prob[index], frame, superpixel_size=superpixel_size, channel_axis=channel_axis,
-            spacing=spacing,
-        )
-    return out
+    return labels_from_probabilities(
+        prob, model, output=output, threshold=threshold, foreground_threshold=foreground_threshold,
+        min_size=min_size, superpixel_size=superpixel_size, image=image,
+        channel_axis=kwargs.get("channel_axis"), spacing=kwargs.get("spacing"),
+    )

@@ -21,6 +21,7 @@ from .label_checks import as_instance_labels, check_trainable
 from .normalise import DEFAULT_NORMALISATION, normalise
 from .checkpoint import check_network_size
 from .registry import get_architecture
+from .running_stats import UnbiasedRunningStats
 from .targets import CLASSES, IGNORE, instance_targets
 from .._validation import validate_options
 
@@ -435,6 +436,7 @@ def train_model(
                 torch.manual_seed(network_seed)
                 network = architecture_spec.build(n_channels, len(CLASSES), spatial_dims, **arch_options)
         network = network.to(dev)
+        running_stats = UnbiasedRunningStats(network)
         optimiser = torch.optim.Adam(network.parameters(), lr=float(learning_rate))
         loss_fn = torch.nn.CrossEntropyLoss(
             weight=torch.tensor(CLASS_WEIGHTS, dtype=torch.float32, device=dev), ignore_index=IGNORE
@@ -456,6 +458,7 @@ def train_model(
                     _set_rate(optimiser, learning_rate, lr_schedule,
                               clock.fraction(epoch - 1 + step / steps_per_epoch, max_epochs))
                     optimiser.zero_grad(set_to_none=True)
+                    running_stats.before_step()
                     loss = _training_loss(network, network(x), y, loss_fn)
                     loss.backward()
                     optimiser.step()
@@ -504,6 +507,7 @@ def train_model(
             stopped = "cancelled"
             logger.info("train_model: stopped by the user; keeping the best of %d epoch(s)", len(history))
         finally:
+            running_stats.restore()
             network.to("cpu")
             free_device_memory(dev)
         return network, history, best_state, best_epoch, stopped
