@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import inspect
 import logging
 import re
 import signal
@@ -62,9 +63,40 @@ def error(message: str) -> None:
     stderr("error: " + " ".join(str(message).split()))
 
 
+def add_verb(verbs, name: str, summary: str, run: Callable[[argparse.Namespace], int], *,
+             image: bool = True) -> argparse.ArgumentParser:
+    """A verb's sub-parser, running ``run``; ``run``'s docstring is its description, the exit codes its epilog.
+
+    The IMAGE argument comes first unless ``image=False``.
+    """
+    parser = verbs.add_parser(name, help=summary, description=inspect.getdoc(run), epilog=EPILOG)
+    parser.set_defaults(func=run)
+    if image:
+        add_image_arguments(parser)
+    return parser
+
+
 def add_image_arguments(parser: argparse.ArgumentParser) -> None:
     """The IMAGE positional argument."""
     parser.add_argument("image", metavar="IMAGE", help="image file (.tif, .tiff, .zarr, .npy)")
+
+
+def add_colour_model_options(parser: argparse.ArgumentParser, *, components: int, iterations: int,
+                             per: str) -> None:
+    """The options of the GrabCut-style methods: mixture size, cuts per ``per``, boundary weight, seed."""
+    parser.add_argument("--components", type=int, default=components, metavar="K",
+                        help=f"Gaussians per colour model (default {components})")
+    parser.add_argument("--iterations", type=int, default=iterations, metavar="N",
+                        help=f"most graph cuts per {per} (default {iterations})")
+    parser.add_argument("--smoothness", type=float, default=None, metavar="S",
+                        help="weight of the boundary term (default: scaled to each object's size)")
+    add_seed_argument(parser)
+
+
+def colour_model_options(args: argparse.Namespace) -> Dict[str, Any]:
+    """The keyword arguments :func:`add_colour_model_options`' options stand for."""
+    return {"n_components": args.components, "max_iter": args.iterations, "rng": args.seed,
+            "smoothness": "auto" if args.smoothness is None else args.smoothness}
 
 
 def add_output_arguments(parser: argparse.ArgumentParser, *, spatial_dims: bool = True) -> None:

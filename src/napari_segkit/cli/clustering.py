@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import EPILOG, add_image_arguments, add_output_arguments, add_seed_argument, run_image_to_labels
+from ._common import add_output_arguments, add_seed_argument, add_verb, run_image_to_labels
 
 
 def _rgb(text: str):
@@ -18,45 +18,38 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
     add_seed_argument(parser)
 
 
-def _finish(parser: argparse.ArgumentParser, run, *, instances: bool = True, spatial_dims: bool = True) -> None:
+def _finish(parser: argparse.ArgumentParser, *, instances: bool = True, spatial_dims: bool = True) -> None:
     """The options every clustering verb ends with (``--instances``, ``--spatial-dims`` where
-    the method has them), and the function that runs it."""
+    the method has them)."""
     if instances:
         parser.add_argument("--instances", action="store_true",
                             help="split clusters into connected components with their own ids")
     _common_options(parser)
     add_output_arguments(parser, spatial_dims=spatial_dims)
-    parser.set_defaults(func=run)
 
 
 def register(verbs) -> None:
-    km = verbs.add_parser("kmeans", help="cluster pixels by intensity/colour (K-means)",
-                          epilog=EPILOG)
-    add_image_arguments(km)
+    km = add_verb(verbs, "kmeans", "cluster pixels by intensity/colour (K-means)", _run_kmeans)
     km.add_argument("-k", "--clusters", type=int, required=True, metavar="K",
                     help="number of clusters")
     km.add_argument("--spatial-weight", type=float, default=0.0, metavar="W",
                     help="weight of pixel position in physical units (default 0)")
-    _finish(km, _run_kmeans)
+    _finish(km)
 
-    ms = verbs.add_parser("mean-shift", help="cluster pixels at the modes of their density",
-                          epilog=EPILOG)
-    add_image_arguments(ms)
+    ms = add_verb(verbs, "mean-shift", "cluster pixels at the modes of their density", _run_mean_shift)
     ms.add_argument("--bandwidth", type=float, default=None, metavar="B",
                     help="kernel width in feature units (default: estimated from the data)")
     ms.add_argument("--spatial-bandwidth", type=float, default=None, metavar="B",
                     help="also cluster on position, with this width in physical units")
-    _finish(ms, _run_mean_shift)
+    _finish(ms)
 
-    sp = verbs.add_parser("slic", help="SLIC superpixels (2-D or 3-D, anisotropic spacing)",
-                          epilog=EPILOG)
-    add_image_arguments(sp)
+    sp = add_verb(verbs, "slic", "SLIC superpixels (2-D or 3-D, anisotropic spacing)", _run_slic)
     sp.add_argument("-n", "--segments", type=int, default=None, metavar="N",
                     help="approximate number of superpixels (default: about 4 per object, "
                     "from the image's object scale)")
     sp.add_argument("--compactness", type=float, default=None, metavar="C",
                     help="balance of colour and space (default 10 for RGB, 0.1 otherwise)")
-    _finish(sp, _run_slic, instances=False, spatial_dims=False)
+    _finish(sp, instances=False, spatial_dims=False)
 
 
 def _run(args, command, function, parameters, *, frames=False, **options):

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import EPILOG, add_quiet_argument
+from ._common import add_quiet_argument, add_verb
 
 
 def register(verbs) -> None:
-    parser = verbs.add_parser(
-        "demo",
-        help="run the demo: segment sample images and save the results",
-        epilog=EPILOG,
-    )
+    parser = add_verb(verbs, "demo", "run the demo: segment sample images and save the results", run,
+                      image=False)
     parser.add_argument("--output-dir", default="segkit-demo", metavar="DIR",
                         help="where to save the demo's results (default ./segkit-demo)")
     parser.add_argument("--headless", action="store_true", default=None,
                         help="do not open a napari window")
     add_quiet_argument(parser)
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

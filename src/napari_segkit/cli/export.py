@@ -6,22 +6,14 @@ from __future__ import annotations
 import argparse
 import logging
 
-from ._common import EPILOG, EXIT_OK, add_quiet_argument, positive_float
+from ._common import EXIT_OK, add_quiet_argument, add_verb, positive_float
 
 logger = logging.getLogger("napari_segkit.cli")
 
 
 def register(verbs) -> None:
-    export = verbs.add_parser(
-        "export",
-        help="write LABELS as a Fiji ROI set (.zip), QuPath GeoJSON (.geojson) or COCO (.json)",
-        description=(
-            "Every object becomes a polygon along its pixel edges (pixel coordinates, origin "
-            "at the top-left corner); stacks are exported plane by plane.  The format follows "
-            "OUT's ending unless --format is given."
-        ),
-        epilog=EPILOG,
-    )
+    export = add_verb(verbs, "export", "write LABELS as a Fiji ROI set (.zip), QuPath GeoJSON (.geojson) or "
+                      "COCO (.json)", _run_export, image=False)
     export.add_argument("labels", metavar="LABELS", help="label image (.tif, .tiff, .zarr, .npy)")
     export.add_argument("-o", "--output", required=True, metavar="OUT",
                         help="OUT.zip (Fiji ROIs), OUT.geojson (QuPath) or OUT.json (COCO)")
@@ -41,13 +33,9 @@ def register(verbs) -> None:
     _add_objects_argument(export)
     export.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     add_quiet_argument(export)
-    export.set_defaults(func=_run_export)
 
-    measure = verbs.add_parser(
-        "measure",
-        help="write a CSV table of every object in LABELS: area, centroid, bounding box, mean intensity",
-        epilog=EPILOG,
-    )
+    measure = add_verb(verbs, "measure", "write a CSV table of every object in LABELS: area, centroid, bounding "
+                       "box, mean intensity", _run_measure, image=False)
     measure.add_argument("labels", metavar="LABELS", help="label image (.tif, .tiff, .zarr, .npy)")
     measure.add_argument("--image", default=None, metavar="IMAGE",
                          help="intensity image for mean_intensity (one column per channel)")
@@ -61,7 +49,6 @@ def register(verbs) -> None:
     _add_objects_argument(measure)
     measure.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     add_quiet_argument(measure)
-    measure.set_defaults(func=_run_measure)
 
 
 def _add_objects_argument(parser) -> None:
@@ -101,6 +88,9 @@ def _file_axes(image) -> "str | None":
 
 
 def _run_export(args: argparse.Namespace) -> int:
+    """Every object becomes a polygon along its pixel edges (pixel coordinates, origin at the top-left corner); stacks
+    are exported plane by plane.  The format follows OUT's ending unless --format is given.
+    """
     from ..io import read_image
     from ..io.export import export_labels
 

@@ -4,49 +4,33 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import EPILOG, add_image_arguments, add_output_arguments, run_image_to_labels
+from ._common import add_colour_model_options, add_output_arguments, add_verb, colour_model_options, run_image_to_labels
 
 
 def register(verbs) -> None:
-    parser = verbs.add_parser(
-        "grabcut",
-        help="segment the object in each box (GrabCut: colour models + iterated graph cut)",
-        description=(
-            "GrabCut from boxes and/or scribbles: object i of BOXES is labelled i + 1.  "
-            "BOXES: .csv (min/max columns, or napari's Shapes export), .npy (N, 2, ndim) "
-            "or .geojson.  SEEDS: 1 = object, 2 = background, 0 = unknown."
-        ),
-        epilog=EPILOG,
-    )
-    add_image_arguments(parser)
+    parser = add_verb(verbs, "grabcut", "segment the object in each box (GrabCut: colour models + iterated graph cut)",
+                      run)
     parser.add_argument("--boxes", metavar="BOXES", default=None,
                         help="box file: .csv, .npy or .geojson, corners in pixel coordinates")
     parser.add_argument("--seeds", metavar="SEEDS", default=None,
                         help="scribbles, same shape as IMAGE without channels")
-    parser.add_argument("--iterations", type=int, default=10, metavar="N",
-                        help="most GMM/graph-cut rounds per object (default 10)")
-    parser.add_argument("--components", type=int, default=5, metavar="K",
-                        help="Gaussians per colour model (default 5)")
-    parser.add_argument("--smoothness", type=float, default=None, metavar="S",
-                        help="weight of the boundary term (default: scaled to each object's size)")
+    add_colour_model_options(parser, components=5, iterations=10, per="object (GMM/graph-cut rounds)")
     parser.add_argument("--connectivity", type=int, default=None, metavar="N",
                         help="1 = face neighbours up to ndim, or 4/8 (2-D), 6/18/26 (3-D)")
-    parser.add_argument("--seed", type=int, default=0, metavar="N",
-                        help="random seed for the colour-model initialisation (default 0)")
     add_output_arguments(parser)
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    """GrabCut from boxes and/or scribbles: object i of BOXES is labelled i + 1.  BOXES: .csv (min/max columns, or
+    napari's Shapes export), .npy (N, 2, ndim) or .geojson.  SEEDS: 1 = object, 2 = background, 0 = unknown.
+    """
     from .._errors import InputError
     from ..grabcut import grabcut, read_boxes
 
     if args.boxes is None and args.seeds is None:
         raise InputError("grabcut needs --boxes, --seeds or both; got neither")
     boxes = read_boxes(args.boxes) if args.boxes is not None else None
-    options = {"n_components": args.components, "max_iter": args.iterations, "rng": args.seed}
-    if args.smoothness is not None:
-        options["smoothness"] = args.smoothness
+    options = colour_model_options(args)
     if args.connectivity is not None:
         options["connectivity"] = args.connectivity
 

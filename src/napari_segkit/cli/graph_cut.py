@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import EPILOG, add_image_arguments, add_output_arguments, run_image_to_labels
+from ._common import add_output_arguments, add_verb, run_image_to_labels
 
 
 def register(verbs) -> None:
-    parser = verbs.add_parser(
-        "graph-cut",
-        help="segment IMAGE into the regions marked by SEEDS (max-flow/min-cut)",
-        description=(
-            "Seeded graph cut: every pixel gets the value of one seed region.  "
-            "Inputs and output: .tif/.tiff, .zarr or .npy."
-        ),
-        epilog=EPILOG,
-    )
-    add_image_arguments(parser)
+    parser = add_verb(verbs, "graph-cut", "segment IMAGE into the regions marked by SEEDS (max-flow/min-cut)",
+                      run)
     parser.add_argument(
         "seeds", metavar="SEEDS",
         help="seed labels, same shape as IMAGE without channels: 0 = unknown, 1, 2, ... = regions",
@@ -32,10 +24,11 @@ def register(verbs) -> None:
     parser.add_argument("--instances", action="store_true",
                         help="one object per connected group of object seeds (touching objects split)")
     add_output_arguments(parser)
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    """Seeded graph cut: every pixel gets the value of one seed region.  Inputs and output: .tif/.tiff, .zarr or .npy.
+    """
     from .. import graphcut
 
     from .._errors import InputError

@@ -10,13 +10,13 @@ from typing import Any, Dict
 import numpy as np
 
 from ._common import (
-    EPILOG,
     EXIT_OK,
     Progress,
     add_image_arguments,
-    add_output_arguments,
     add_quiet_argument,
+    add_verb,
     byte_count,
+    add_output_arguments,
     positive_float,
     run_image_to_labels,
 )
@@ -25,19 +25,8 @@ logger = logging.getLogger("napari_segkit.cli")
 
 
 def register(verbs) -> None:
-    train = verbs.add_parser(
-        "train",
-        help="train a network (U-Net by default) on image/label pairs and save the model",
-        description=(
-            "Train from pairs of --image/--labels files (instance labels, 0 = background; "
-            "with --ignore-label V, pixels labelled V are left out of the loss), or from "
-            "--image files and the --annotations folder saved by the Annotate widget or "
-            "AnnotationSet.save (only what was annotated counts).  With --spatial-dims 2, "
-            "time series (T, Y, X) train a 2-D network on their labelled frames.  The model "
-            "is a directory with the weights and a JSON config."
-        ),
-        epilog=EPILOG,
-    )
+    train = add_verb(verbs, "train", "train a network (U-Net by default) on image/label pairs and save the model",
+                     _run_train, image=False)
     train.add_argument("--image", action="append", required=True, metavar="IMAGE",
                        help="training image (repeat for several)")
     source = train.add_mutually_exclusive_group(required=True)
@@ -65,13 +54,9 @@ def register(verbs) -> None:
     train.add_argument("--overwrite", action="store_true", help="replace MODEL if it exists")
     train.add_argument("--memory-limit", type=byte_count, default=None, metavar="BYTES")
     add_quiet_argument(train)
-    train.set_defaults(func=_run_train)
 
-    predict = verbs.add_parser(
-        "predict",
-        help="segment IMAGE with a trained MODEL (tiled, any size)",
-        epilog=EPILOG,
-    )
+    predict = add_verb(verbs, "predict", "segment IMAGE with a trained MODEL (tiled, any size)",
+                       _run_predict, image=False)
     predict.add_argument("model", metavar="MODEL", help="model directory written by 'train'")
     add_image_arguments(predict)
     predict.add_argument("--semantic", action="store_true",
@@ -91,7 +76,6 @@ def register(verbs) -> None:
     predict.add_argument("--block", type=int, nargs="+", default=None, metavar="N",
                          help="block shape handed to each worker (default 512 per spatial axis)")
     add_output_arguments(predict)
-    predict.set_defaults(func=_run_predict)
 
 
 def _option(text: str):
@@ -107,6 +91,12 @@ def _option(text: str):
 
 
 def _run_train(args: argparse.Namespace) -> int:
+    """Train from pairs of --image/--labels files (instance labels, 0 = background; with --ignore-label V, pixels
+    labelled V are left out of the loss), or from --image files and the --annotations folder saved by the
+    Annotate widget or AnnotationSet.save (only what was annotated counts).  With --spatial-dims 2, time series
+    (T, Y, X) train a 2-D network on their labelled frames.  The model is a directory with the weights and a JSON
+    config.
+    """
     from .._errors import InputError
     from ..io import output_lock, read_image
     from ..io.preflight import preflight_model_dir

@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import EPILOG, add_image_arguments, add_output_arguments, run_image_to_labels
+from ._common import add_output_arguments, add_verb, run_image_to_labels
 
 
 def register(verbs) -> None:
-    parser = verbs.add_parser(
-        "refine",
-        help="refine a probability map (class axis last) along IMAGE's edges: dense CRF or graph cut",
-        description=(
-            "Labels from a probability map refined by the image: 0 = background (class 0), class k "
-            "= k; a single object map gives 1 = object.  With --instances, object ids of that "
-            "labels file are kept on the refined foreground.  Inputs and output: .tif/.tiff, "
-            ".zarr or .npy."
-        ),
-        epilog=EPILOG,
-    )
-    add_image_arguments(parser)
+    parser = add_verb(verbs, "refine", "refine a probability map (class axis last) along IMAGE's edges: "
+                      "dense CRF or graph cut", run)
     parser.add_argument(
         "probabilities", metavar="PROBABILITIES",
         help="class probabilities with IMAGE's spatial shape and the classes on the LAST axis "
@@ -36,10 +26,13 @@ def register(verbs) -> None:
     parser.add_argument("--max-iter", type=int, default=5, metavar="N",
                         help="CRF: mean-field iterations (default 5)")
     add_output_arguments(parser, spatial_dims=False)
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    """Labels from a probability map refined by the image: 0 = background (class 0), class k = k; a single object map
+    gives 1 = object.  With --instances, object ids of that labels file are kept on the refined foreground.
+    Inputs and output: .tif/.tiff, .zarr or .npy.
+    """
     import numpy as np
 
     from .._errors import InputError

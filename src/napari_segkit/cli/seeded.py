@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import EPILOG, add_image_arguments, add_output_arguments, run_image_to_labels
+from ._common import add_output_arguments, add_verb, run_image_to_labels
 
 SEEDS_HELP = (
     "seed labels, IMAGE's shape without channels (or one frame's): 0 = unlabelled, 1, 2, ... = "
@@ -12,27 +12,25 @@ SEEDS_HELP = (
 )
 
 
-def _common_options(parser: argparse.ArgumentParser) -> None:
-    add_image_arguments(parser)
+def _seeded_verb(verbs, name: str, summary: str, run) -> argparse.ArgumentParser:
+    parser = add_verb(verbs, name, summary, run)
     parser.add_argument("seeds", metavar="SEEDS", help=SEEDS_HELP)
     parser.add_argument("--background-seed", type=int, default=None, metavar="V",
                         help="seed value of the background (default: the largest; 0 = none)")
     parser.add_argument("--mask", default=None, metavar="FILE",
                         help="pixels to segment (non-zero), IMAGE's shape without channels")
+    return parser
 
 
 def register(verbs) -> None:
-    rw = verbs.add_parser("random-walker", epilog=EPILOG,
-                          help="give each pixel the seed region a random walker reaches first")
-    _common_options(rw)
+    rw = _seeded_verb(verbs, "random-walker", "give each pixel the seed region a random walker reaches first",
+                      _run_random_walker)
     rw.add_argument("--beta", type=float, default=130.0, metavar="B",
                     help="edge sensitivity (default 130)")
     add_output_arguments(rw)
-    rw.set_defaults(func=_run_random_walker)
 
-    ws = verbs.add_parser("watershed", epilog=EPILOG,
-                          help="grow the seed regions over the gradient or the intensity until they meet")
-    _common_options(ws)
+    ws = _seeded_verb(verbs, "watershed", "grow the seed regions over the gradient or the intensity until they meet",
+                      _run_watershed)
     ws.add_argument("--feature", choices=("gradient", "intensity"), default="gradient",
                     help="flood the gradient magnitude (default) or the inverted intensity")
     ws.add_argument("--sigma", type=float, default=1.0, metavar="S",
@@ -40,7 +38,6 @@ def register(verbs) -> None:
     ws.add_argument("--compactness", type=float, default=0.0, metavar="C",
                     help="more regular regions for larger values (default 0)")
     add_output_arguments(ws)
-    ws.set_defaults(func=_run_watershed)
 
 
 def _run(args, command, function, parameters):

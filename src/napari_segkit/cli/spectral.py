@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import EPILOG, add_image_arguments, add_output_arguments, add_seed_argument, run_image_to_labels
+from ._common import add_output_arguments, add_seed_argument, add_verb, run_image_to_labels
 
 
 def _graph_options(parser: argparse.ArgumentParser) -> None:
@@ -17,9 +17,7 @@ def _graph_options(parser: argparse.ArgumentParser) -> None:
 
 
 def register(verbs) -> None:
-    nc = verbs.add_parser("normalized-cut", help="split IMAGE by normalized cuts (Shi & Malik)",
-                          epilog=EPILOG)
-    add_image_arguments(nc)
+    nc = add_verb(verbs, "normalized-cut", "split IMAGE by normalized cuts (Shi & Malik)", _run_normalized_cut)
     nc.add_argument("-n", "--segments", type=int, default=None, metavar="N",
                     help="number of segments (default: split until the cut cost passes --threshold)")
     nc.add_argument("--threshold", type=float, default=None, metavar="T",
@@ -27,15 +25,11 @@ def register(verbs) -> None:
     nc.add_argument("--method", choices=("recursive", "kway"), default="recursive")
     _graph_options(nc)
     add_output_arguments(nc, spatial_dims=False)
-    nc.set_defaults(func=_run_normalized_cut)
 
-    sc = verbs.add_parser("spectral", help="spectral clustering of IMAGE into K clusters",
-                          epilog=EPILOG)
-    add_image_arguments(sc)
+    sc = add_verb(verbs, "spectral", "spectral clustering of IMAGE into K clusters", _run_spectral)
     sc.add_argument("-k", "--clusters", type=int, required=True, metavar="K")
     _graph_options(sc)
     add_output_arguments(sc, spatial_dims=False)
-    sc.set_defaults(func=_run_spectral)
 
 
 def _superpixels(args):
