@@ -23,7 +23,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import time
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, Iterator, Optional, Tuple
 
 __all__ = ["call_stoppable", "child_processes_supported", "run_in_child", "StoppedProcessError"]
 
@@ -52,6 +52,29 @@ def _stop(process) -> None:
         if process.is_alive():
             process.kill()
             process.join(1.0)
+
+
+def _receive(process, receiver, poll: float, idle: Callable[[], None], who: str) -> Iterator[Any]:
+    """The messages ``process`` sends through ``receiver``, in order.
+
+    ``idle()`` is called every ``poll`` seconds without a message (it may
+    raise to stop waiting); a process that ends, or closes its end, without
+    sending raises :class:`StoppedProcessError` naming ``who``.
+    """
+    while True:
+        if receiver.poll(poll):
+            try:
+                message = receiver.recv()
+            except EOFError:
+                process.join(5)
+                raise StoppedProcessError(
+                    f"{who} ended without a result (exit code {process.exitcode})"
+                ) from None
+            yield message
+        else:
+            idle()
+            if not process.is_alive() and not receiver.poll(0):
+                raise StoppedProcessError(f"{who} ended without a result (exit code {process.exitcode})")
 
 
 def _child(connection, function, args, kwargs) -> None:
@@ -100,26 +123,17 @@ def call_stoppable(
     start = time.monotonic()
     process.start()
     sender.close()
+
+    def idle() -> None:
+        if check is not None:
+            check(time.monotonic() - start)
+
     try:
-        while True:
-            if receiver.poll(poll):
-                try:
-                    ok, value = receiver.recv()
-                except EOFError:
-                    process.join(5)
-                    raise StoppedProcessError(
-                        f"the worker process ended without a result (exit code {process.exitcode})"
-                    ) from None
-                process.join(5)
-                if ok:
-                    return value
-                raise value
-            if check is not None:
-                check(time.monotonic() - start)
-            if not process.is_alive() and not receiver.poll(0):
-                raise StoppedProcessError(
-                    f"the worker process ended without a result (exit code {process.exitcode})"
-                )
+        for ok, value in _receive(process, receiver, poll, idle, "the worker process"):
+            process.join(5)
+            if ok:
+                return value
+            raise value
     finally:
         receiver.close()
         _stop(process)
@@ -224,32 +238,18 @@ def run_in_child(
     sender.close()
     fraction = 0.0
     try:
-        while True:
-            if receiver.poll(poll):
-                try:
-                    message = receiver.recv()
-                except EOFError:
-                    process.join(5)
-                    raise StoppedProcessError(
-                        f"the job's process ended without a result (exit code {process.exitcode})"
-                    ) from None
-                kind = message[0]
-                if kind == "progress":
-                    fraction = message[1]
-                    progress(message[1], message[2])
-                elif kind == "warning":
-                    warnings.warn(message[1], message[2], stacklevel=2)
-                else:
-                    process.join(5)
-                    if message[1]:
-                        return message[2]
-                    raise message[2]
+        for message in _receive(process, receiver, poll, lambda: progress(fraction, ""), "the job's process"):
+            kind = message[0]
+            if kind == "progress":
+                fraction = message[1]
+                progress(message[1], message[2])
+            elif kind == "warning":
+                warnings.warn(message[1], message[2], stacklevel=2)
             else:
-                progress(fraction, "")
-                if not process.is_alive() and not receiver.poll(0):
-                    raise StoppedProcessError(
-                        f"the job's process ended without a result (exit code {process.exitcode})"
-                    )
+                process.join(5)
+                if message[1]:
+                    return message[2]
+                raise message[2]
     finally:
         receiver.close()
         _stop(process)

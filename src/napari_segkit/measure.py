@@ -164,12 +164,12 @@ def write_measurements(path: Any, table: Dict[str, Any], *, overwrite: bool = Fa
     table : dict of str -> sequence
         Columns, e.g. from :func:`measure_objects`.
     overwrite : bool
-        Replace an existing file (default False: refuse).
+        Replace an existing ``path`` (default False: refuse, naming it).
 
     Returns
     -------
     Path
-        The file written.
+        The CSV written.
     """
     from .io.export import _output, _write_bytes
 

@@ -69,13 +69,7 @@ def compute_lazy(labels: Any, progress: Progress, start: float = 0.5) -> np.ndar
 
 
 class ClusteringWidget(MethodWidget):
-    """Unsupervised clustering of an Image layer's pixels: K-means, mean shift or SLIC.
-
-    Parameters
-    ----------
-    napari_viewer : napari.viewer.Viewer
-        The viewer whose layers the widget reads and writes.
-    """
+    """Unsupervised clustering of an Image layer's pixels: K-means, mean shift or SLIC."""
 
     # the output name is "<image> <method>": the method part is the suffix of each run
     method_name = ""

@@ -53,7 +53,13 @@ def _wrap_text(label: Label) -> None:
 
 
 class MethodWidget(Container):
-    """Base class of the dock widgets; see the module docstring and docs/napari-widgets.md."""
+    """Base class of the dock widgets; see the module docstring and docs/napari-widgets.md.
+
+    Parameters
+    ----------
+    napari_viewer : napari.viewer.Viewer
+        The viewer whose layers the widget reads and writes.
+    """
 
     #: output layers are named "<image> <method_name>[ <suffix>]"
     method_name: ClassVar[str] = "segmentation"

@@ -103,13 +103,7 @@ class _SpectralWidget(MethodWidget):
 
 
 class NormalizedCutWidget(_SpectralWidget):
-    """Normalized cut (Shi and Malik) of an Image layer, recursive or k-way.
-
-    Parameters
-    ----------
-    napari_viewer : napari.viewer.Viewer
-        The viewer whose layers the widget reads and writes.
-    """
+    """Normalized cut (Shi and Malik) of an Image layer, recursive or k-way."""
 
     method_name = "normalized cut"
     run_verb = "cutting"
@@ -142,13 +136,7 @@ class NormalizedCutWidget(_SpectralWidget):
 
 
 class SpectralClusteringWidget(_SpectralWidget):
-    """Spectral clustering (Ng, Jordan and Weiss) of an Image layer.
-
-    Parameters
-    ----------
-    napari_viewer : napari.viewer.Viewer
-        The viewer whose layers the widget reads and writes.
-    """
+    """Spectral clustering (Ng, Jordan and Weiss) of an Image layer."""
 
     method_name = "spectral clustering"
     run_verb = "clustering"

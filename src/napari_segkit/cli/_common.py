@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -218,17 +219,17 @@ def spacing_from(args, image, n_spatial: int, collected: List[str]) -> Tuple[Tup
     return (1.0,) * n_spatial, "default"
 
 
+@dataclass
 class ImageJob:
     """What a verb's compute function receives: the image and how to read it."""
 
-    def __init__(self, array, extras, spacing, channel_axis, spatial_dims, progress, memory_limit):
-        self.array = array
-        self.extras = extras
-        self.spacing = spacing
-        self.channel_axis = channel_axis
-        self.spatial_dims = spatial_dims
-        self.progress = progress
-        self.memory_limit = memory_limit
+    array: Any
+    extras: List[Any]
+    spacing: Tuple[float, ...]
+    channel_axis: Optional[int]
+    spatial_dims: int
+    progress: Optional[Callable[[float, str], None]]
+    memory_limit: Optional[int]
 
 
 def run_image_to_labels(

@@ -22,7 +22,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .._errors import InputError
-from .._validation import as_image_array
+from .._validation import as_image_array, check_choice
 from ._common import PathLike
 from ._outlines import object_outlines, ring_area
 
@@ -269,18 +269,15 @@ def write_geojson(
     object_type : {'detection', 'annotation'}
         QuPath object type: detections (default) are light and fast for
         thousands of cells; annotations can be edited by hand.
-    axes : str, optional
-        One letter per labels axis from ``T``, ``Z``, ``Y``, ``X``.
-    overwrite : bool
-        Replace an existing file (default False: refuse).
+    axes, overwrite
+        As in :func:`write_imagej_rois`.
 
     Returns
     -------
     Path
-        The file written.
+        The GeoJSON file written.
     """
-    if object_type not in ("detection", "annotation"):
-        raise InputError(f"object_type must be 'detection' or 'annotation', got {object_type!r}")
+    check_choice(object_type, name="object_type", choices=("detection", "annotation"))
     if classification is not None and (not isinstance(classification, str) or not classification):
         raise InputError(f"classification must be a non-empty string or None, got {classification!r}")
     rgb = _colour(colour)
@@ -360,18 +357,15 @@ def write_coco(
         ``'rle'`` (default): exact uncompressed run-length masks, read by
         ``pycocotools``; ``'polygon'``: outlines along pixel edges (holes are
         lost, the form some training tools require).
-    axes : str, optional
-        One letter per labels axis from ``T``, ``Z``, ``Y``, ``X``.
-    overwrite : bool
-        Replace an existing file (default False: refuse).
+    axes, overwrite
+        As in :func:`write_imagej_rois`.
 
     Returns
     -------
     Path
-        The file written.
+        The COCO file written.
     """
-    if segmentation not in ("rle", "polygon"):
-        raise InputError(f"segmentation must be 'rle' or 'polygon', got {segmentation!r}")
+    check_choice(segmentation, name="segmentation", choices=("rle", "polygon"))
     if not isinstance(category, str) or not category:
         raise InputError(f"category must be a non-empty string, got {category!r}")
     array, axes = _labels_planes(labels, axes)

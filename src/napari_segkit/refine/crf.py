@@ -27,7 +27,6 @@ exact separable Gaussian filter.
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
@@ -46,7 +45,6 @@ from .._validation import validate_options
 
 __all__ = ["crf_refine", "estimate_crf_memory"]
 
-logger = logging.getLogger(__name__)
 
 DEFAULT_THETA_ALPHA = 10.0
 DEFAULT_THETA_BETA = 0.1

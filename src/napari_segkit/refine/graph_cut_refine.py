@@ -13,7 +13,6 @@ alpha-expansion from the map's own argmax.
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
@@ -29,7 +28,6 @@ from .._validation import validate_options
 
 __all__ = ["graph_cut_refine", "estimate_graph_cut_refine_memory"]
 
-logger = logging.getLogger(__name__)
 
 DEFAULT_SMOOTHNESS = 3.0
 DEFAULT_SEED_REACH = 15.0

@@ -67,9 +67,7 @@ def watershed(
     Parameters
     ----------
     image : (..., M, N[, P][, C]) array-like
-        2-D or 3-D, with up to two leading axes (time, position) processed
-        frame by frame, and an optional channel axis.  Any real dtype; numpy
-        or dask (read one frame at a time).
+        As in :func:`random_walker`.
     seeds : array-like of int
         0 = unlabelled, each positive value one region (one value per cell,
         and one for the background if painted).  The image's shape without
@@ -84,10 +82,8 @@ def watershed(
     spacing : sequence of float, optional
         Physical pixel size per spatial axis; the gradient's smoothing is
         physical.  Only the ratios matter.
-    channel_axis : int, optional
-        Axis of ``image`` holding channels; None = grayscale.
-    spatial_dims : {2, 3}, optional
-        Trailing spatial axes; default 2 for a 2-D image, else 3.
+    channel_axis, spatial_dims
+        As in :func:`random_walker`.
     mask : array-like of bool, optional
         Pixels to segment (for example ``image > threshold``); the others
         are 0 in the output.
@@ -101,11 +97,8 @@ def watershed(
     compactness : float
         scikit-image's compact watershed: larger values give more regular
         regions.  Default 0.
-    memory_limit : int or str, optional
-        Bytes the job may use; default 80 % of the memory available now.
-    progress : callable, optional
-        ``progress(fraction, message)``, called between frames; may raise
-        :class:`napari_segkit.Cancelled`.
+    memory_limit, progress
+        As in :func:`random_walker`.
 
     Returns
     -------
@@ -116,10 +109,8 @@ def watershed(
 
     Raises
     ------
-    InputError
-        Bad image, seeds or options; the message names the argument and value.
-    ResourceLimitError
-        One frame would need more memory than allowed.
+    InputError, ResourceLimitError
+        As in :func:`random_walker`.
 
     Examples
     --------

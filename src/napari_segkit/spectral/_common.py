@@ -5,25 +5,28 @@ from __future__ import annotations
 import logging
 import numbers
 import warnings
-from dataclasses import dataclass
-from typing import Any, Optional
+from dataclasses import dataclass, fields
+from typing import Any, Dict, Optional
 
 import numpy as np
 
 from .._errors import InputError, ResourceLimitError
 from .._labels import label_dtype
+from .._progress import Reporter
 from .._validation import check_rng, check_positive_number
 from ..graph.memory import MEMORY_FRACTION, available_memory
-from ._input import PreparedImage
+from ._input import PreparedImage, prepare_image
 from .affinity import AffinityGraph, lu_fill, pixel_graph, pixel_graph_bytes, region_graph, slic_superpixels
 
 __all__ = [
     "AUTO_LU_FILL",
+    "GraphJob",
     "GraphOptions",
     "build_graph",
     "check_int",
     "make_rng",
     "order_labels",
+    "start_graph_job",
 ]
 
 logger = logging.getLogger(__name__)
@@ -48,6 +51,35 @@ class GraphOptions:
     texture_weight: float = 0.0
     contrast: float = 1.0
     memory_limit: Optional[int] = None
+
+
+@dataclass
+class GraphJob:
+    """What both methods start from: the prepared image, checked options, the random state, progress."""
+
+    prepared: PreparedImage
+    options: GraphOptions
+    rng: np.random.Generator
+    report: Reporter
+
+
+def start_graph_job(arguments: Dict[str, Any], *, method: str) -> GraphJob:
+    """Parse the image and check the options both methods share, before any work.
+
+    Parameters
+    ----------
+    arguments : dict
+        The method's arguments by name (``locals()`` as its first statement):
+        ``image``, ``channel_axis``, ``spacing``, the fields of
+        :class:`GraphOptions`, ``solver``, ``rng`` and ``progress``.
+    method : str
+        The method's name, for messages.
+    """
+    prepared = prepare_image(arguments["image"], channel_axis=arguments["channel_axis"],
+                             spacing=arguments["spacing"], method=method)
+    options = checked_options(solver=arguments["solver"],
+                              **{field.name: arguments[field.name] for field in fields(GraphOptions)})
+    return GraphJob(prepared, options, make_rng(arguments["rng"]), Reporter(arguments["progress"]))
 
 
 def check_int(value: Any, *, name: str, minimum: int = 1) -> int:

@@ -22,7 +22,6 @@ is fixed (its largest-magnitude entry, the first on ties, is positive).
 
 from __future__ import annotations
 
-import logging
 from typing import Tuple
 
 import numpy as np
@@ -34,7 +33,6 @@ from .._threads import blas_threads
 
 __all__ = ["DENSE_MAX_NODES", "SOLVERS", "normalized_adjacency", "smallest_eigenvectors"]
 
-logger = logging.getLogger(__name__)
 
 DENSE_MAX_NODES = 300
 SOLVERS = ("auto", "dense", "arpack", "amg")

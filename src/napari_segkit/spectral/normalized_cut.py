@@ -13,8 +13,7 @@ from scipy import sparse
 from .._errors import InputError
 from .._progress import Reporter, checking
 from .._validation import check_positive_number
-from ._common import build_graph, check_int, checked_options, make_rng, order_labels
-from ._input import prepare_image
+from ._common import build_graph, check_int, order_labels, start_graph_job
 from ._suitability import warn_if_unsuited
 from .affinity import AffinityGraph
 from .laplacian import smallest_eigenvectors
@@ -398,7 +397,8 @@ def normalized_cut(
     >>> [int(v) for v in np.unique(labels[:, :15])], [int(v) for v in np.unique(labels[:, 15:])]
     ([1], [2])
     """
-    prepared = prepare_image(image, channel_axis=channel_axis, spacing=spacing, method="normalized_cut")
+    job = start_graph_job(locals(), method="normalized_cut")
+    prepared, options, generator, report = job.prepared, job.options, job.rng, job.report
     if method not in METHODS:
         raise InputError(f"method must be 'recursive' or 'kway', got {method!r}")
     if n_segments is not None:
@@ -410,13 +410,6 @@ def normalized_cut(
         threshold = np.inf
     else:
         threshold = check_positive_number(threshold, name="threshold")
-    options = checked_options(
-        solver=solver, superpixels=superpixels, n_superpixels=n_superpixels,
-        compactness=compactness, smoothing=smoothing, texture_sigma=texture_sigma,
-        texture_weight=texture_weight, contrast=contrast, memory_limit=memory_limit,
-    )
-    generator = make_rng(rng)
-    report = Reporter(progress)
     report(0.0, "building the affinity graph")
     if prepared.constant:
         warnings.warn("image is constant: returning a single segment", UserWarning, stacklevel=2)

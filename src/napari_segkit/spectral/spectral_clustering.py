@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 import warnings
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from .._progress import Reporter, checking
-from ._common import build_graph, check_int, checked_options, make_rng, order_labels
-from ._input import prepare_image
+from .._progress import checking
+from ._common import build_graph, check_int, order_labels, start_graph_job
 from ._suitability import warn_if_unsuited
 from .laplacian import smallest_eigenvectors
 from .._validation import validate_options
 
 __all__ = ["spectral_clustering", "spectral_embedding"]
 
-logger = logging.getLogger(__name__)
 
 N_INIT = 10
 
@@ -96,23 +93,13 @@ def spectral_clustering(
 
     Raises
     ------
-    InputError
-        Bad image or option; the message names the argument and value.
-    ResourceLimitError
-        ``superpixels="pixels"`` and the pixel graph would not fit in memory.
-    Cancelled
-        Raised by ``progress``.
+    InputError, ResourceLimitError, Cancelled
+        As in :func:`normalized_cut`.
     """
-    prepared = prepare_image(image, channel_axis=channel_axis, spacing=spacing, method="spectral_clustering")
+    job = start_graph_job(locals(), method="spectral_clustering")
+    prepared, options, generator, report = job.prepared, job.options, job.rng, job.report
     n_clusters = check_int(n_clusters, name="n_clusters", minimum=1)
     n_init = check_int(n_init, name="n_init", minimum=1)
-    options = checked_options(
-        solver=solver, superpixels=superpixels, n_superpixels=n_superpixels,
-        compactness=compactness, smoothing=smoothing, texture_sigma=texture_sigma,
-        texture_weight=texture_weight, contrast=contrast, memory_limit=memory_limit,
-    )
-    generator = make_rng(rng)
-    report = Reporter(progress)
     distinct = _distinct_values(prepared.data, n_clusters)
     if distinct < n_clusters:
         if distinct == 1:
