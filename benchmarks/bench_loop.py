@@ -107,12 +107,57 @@ def grabcut_boxes(image, boxes, channel_axis):
     return np.asarray(grabcut(image, np.array(boxes), channel_axis=channel_axis, rng=0))
 
 
-def accept_boxes(aset, image, reference, ids, channel_axis, box_background, stage, cut_method="grabcut"):
+def box_background_mask(mode, box, cut_mask, shape, ring=2):
+    """What the user marks as background with a box: nothing ("off"), the rest of the box ("on"),
+    or the rest of the box farther than ``ring`` pixels from the cut ("ring": the unsure ring
+    around the cut is left unlabelled)."""
+    if mode == "off":
+        return None
+    lo, hi = box
+    bg = np.zeros(shape, bool)
+    bg[tuple(slice(a, b) for a, b in zip(lo, hi))] = True
+    if mode == "ring":
+        bg &= ~ndi.binary_dilation(cut_mask, iterations=ring)
+    return bg
+
+
+def robot_fix(fix, object_id, reference_mask, budget, stop_at):
+    """The click robot corrects ``object_id`` of a ProposalCorrection until IoU >= ``stop_at`` or
+    ``budget`` clicks, then steps back (undo) to the best state it saw: the clicks still count.
+    Returns (clicks used, IoU before, IoU after)."""
+    from napari_segkit.evaluation import ClickRobot, iou
+
+    robot = ClickRobot(reference_mask)
+    before = best = now = iou(fix.mask(object_id), reference_mask)
+    used = since_best = 0
+    while used < budget and now < stop_at:
+        step = robot.next_click(fix.mask(object_id))
+        if step is None:
+            break
+        coords, positive = step
+        if fix.labels[coords] not in (0, object_id):  # the click lands on another object: it stays
+            break
+        used += 1
+        fix.click(object_id, coords, positive=positive)
+        now = iou(fix.mask(object_id), reference_mask)
+        since_best += 1
+        if now >= best:
+            best, since_best = now, 0
+    for _ in range(since_best):
+        fix.undo()
+    return used, before, best
+
+
+def accept_boxes(aset, image, reference, ids, channel_axis, box_background, stage, cut_method="grabcut",
+                 box_clicks=0, stop_at=0.85):
     """Box each reference object in ``ids``, cut the boxes jointly, accept; returns the IoUs of the cuts.
 
     ``cut_method="reference"`` accepts the reference mask itself (a user who corrected each cut
-    to the exact outline), to tell the network's part of the loop from the cut's.
+    to the exact outline), to tell the network's part of the loop from the cut's.  ``box_clicks``:
+    the click robot corrects each cut with up to that many clicks (stopping at IoU ``stop_at``),
+    each an interaction.
     """
+    from napari_segkit.annotation import ProposalCorrection
     from napari_segkit.evaluation import iou
 
     shape = reference.shape
@@ -123,14 +168,87 @@ def accept_boxes(aset, image, reference, ids, channel_axis, box_background, stag
             cut[reference == oid] = k
     else:
         cut = grabcut_boxes(image, [[lo, hi] for lo, hi in boxes], channel_axis)
-    ious = []
+    fix = ProposalCorrection(image, cut, channel_axis=channel_axis, rng=0) if box_clicks else None
+    ious, fixed = [], []
     for k, (oid, (lo, hi)) in enumerate(zip(ids, boxes), start=1):
-        mask = cut == k
-        ious.append(iou(mask, reference == oid))
-        aset.accept("image", mask, background=(lo, hi) if box_background else None,
-                    prompt={"kind": "box", "coords": [lo, hi], "stage": stage}, source=cut_method,
-                    params={"margin": 3})
-    return ious
+        clicks = 0
+        if fix is not None and (cut == k).any():
+            clicks, _, _ = robot_fix(fix, k, reference == oid, box_clicks, stop_at)
+            mask = fix.mask(k)
+        else:
+            mask = cut == k
+        ious.append(iou(cut == k, reference == oid))
+        fixed.append(iou(mask, reference == oid))
+        aset.accept("image", mask, background=box_background_mask(box_background, (lo, hi), mask, shape),
+                    prompt={"kind": "box", "coords": [lo, hi], "stage": stage,
+                            "clicks": [list(map(int, c)) for c, _ in fix.clicks(k)] if fix else []},
+                    source=cut_method + ("+clicks" if clicks else ""), params={"margin": 3}, interactions=1 + clicks)
+    return ious, fixed
+
+
+def correction_round(aset, image, reference, proposals, region, channel_axis, budget, stop_at=0.9,
+                     per_object=5, accept_leftover=True):
+    """One correction round by the click robot, starting from what the user sees (accepted objects
+    over the proposals): the worst reference objects of the scored half, in order, are fixed by
+    clicks on their proposal (or a new object when none covers them) until IoU >= ``stop_at`` or
+    ``per_object`` clicks, and accepted when they reach IoU 0.7; every click is an interaction, and
+    the round stops at ``budget``.  Interactions left over accept the best proposals as they are
+    (one each)."""
+    from napari_segkit.annotation import ProposalCorrection, dataset_labels
+    from napari_segkit.evaluation import ClickRobot, iou
+
+    seen = dataset_labels(aset.labels["image"], proposals)
+    accepted = aset.labels["image"] > 0
+    done = np.isin(reference, np.unique(reference[accepted]))
+    worst, scores = worst_objects(seen, np.where(done, 0, reference), region, 10**6)
+    fix = ProposalCorrection(image, seen, channel_axis=channel_axis, rng=0)
+    left, log = budget, []
+    for oid, score in zip(worst, scores):
+        if left <= 0 or score >= stop_at:
+            break
+        obj = reference == oid
+        hit, counts = np.unique(fix.labels[obj], return_counts=True)
+        best, best_iou = 0, 0.0
+        for h in hit[hit > 0]:
+            value = iou(fix.labels == h, obj)
+            if value > best_iou and not accepted[fix.labels == h].any():
+                best, best_iou = int(h), value
+        used = 0
+        if best_iou < 0.3:
+            point = ClickRobot(obj).first_click()
+            under = int(fix.labels[point])
+            if under and not accepted[point]:
+                best = under
+            elif under == 0:
+                best = fix.new_object(point)
+                used = 1
+            else:
+                continue
+        clicks, before, after = robot_fix(fix, best, obj, min(per_object - used, left - used), stop_at)
+        used += clicks
+        left -= used
+        if after >= 0.7 and used:
+            fix.accept(aset, "image", best, source="network proposal")
+            log.append({"object": oid, "clicks": used, "iou_before": round(score, 2), "iou_after": round(after, 2)})
+        else:
+            log.append({"object": oid, "clicks": used, "iou_before": round(score, 2), "iou_after": round(after, 2),
+                        "accepted": False})
+    good = []
+    if accept_leftover and left > 0:
+        for h in np.unique(fix.labels[region & ~accepted]):
+            if h == 0:
+                continue
+            mask = fix.labels == h
+            if (mask & accepted).any():
+                continue
+            ref_hit = np.bincount(reference[mask]).argmax()
+            if ref_hit and iou(mask, reference == ref_hit) >= stop_at:
+                good.append((iou(mask, reference == ref_hit), int(h)))
+    as_is = sorted(good, reverse=True)[:left]
+    for _, h in as_is:
+        fix.accept(aset, "image", h, source="network proposal")
+        left -= 1
+    return {"clicks_log": log, "accepted_as_is": len(as_is), "interactions": budget - left}
 
 
 def scoring_region(reference, right):
@@ -253,8 +371,10 @@ def run_case(name, args):
     aset = AnnotationSet()
     aset.add_image("image", shape, axes="yx")
     t0 = time.perf_counter()
-    ious = accept_boxes(aset, image, reference, chosen, channel_axis, args.box_background == "on", "a", args.cut)
+    ious, fixed = accept_boxes(aset, image, reference, chosen, channel_axis, args.box_background, "a", args.cut,
+                               box_clicks=args.box_clicks)
     out["grabcut_box_iou_mean"] = round(float(np.mean(ious)), 3)
+    out["accepted_iou_mean"] = round(float(np.mean(fixed)), 3)
     bg = np.argwhere((ndi.binary_dilation(reference > 0, iterations=3) == 0)[:, :half])
     clicks = bg[rng.choice(len(bg), size=N_CLICKS, replace=False)]
     for point in clicks:
@@ -264,7 +384,7 @@ def run_case(name, args):
     model, info = train(data, args.budget, cpu_budget=args.cpu_budget)
     pred = np.asarray(predict_labels(image, model, channel_axis=channel_axis))
     out["a"] = {"f1": round(f1(pred, reference, region), 3), "train": info,
-                "grabcut_box_iou_mean": out["grabcut_box_iou_mean"],
+                "grabcut_box_iou_mean": out["grabcut_box_iou_mean"], "accepted_iou_mean": out["accepted_iou_mean"],
                 "objects_accepted": aset.n_objects, "interactions": aset.effort().interactions}
     print(name, "a", out["a"], flush=True)
     if args.full_baseline and name != "rods" or args.full_baseline_all:
@@ -283,19 +403,28 @@ def run_case(name, args):
         out["uncertainty"] = uncertainty_auc(image, model, channel_axis, reference, region)
         print(name, "uncertainty", out["uncertainty"], flush=True)
     rounds = []
-    combined = pred
+    from napari_segkit.annotation import dataset_labels
+
     for r in range(args.rounds):
-        # what the user sees: accepted objects over the proposals; accepted objects are not corrected again
-        done = np.isin(reference, np.unique(reference[aset.labels["image"] > 0]))
-        worst, scores = worst_objects(combined, np.where(done, 0, reference), region, ROUND_INTERACTIONS)
-        accept_boxes(aset, image, reference, worst, channel_axis, args.box_background == "on", f"round {r + 1}",
-                     args.cut)
+        stats_before = aset.effort()
+        if args.correction == "boxes":  # the earlier simulation: the worst objects boxed again
+            combined = dataset_labels(aset.labels["image"], pred)
+            done = np.isin(reference, np.unique(reference[aset.labels["image"] > 0]))
+            worst, scores = worst_objects(combined, np.where(done, 0, reference), region, ROUND_INTERACTIONS)
+            accept_boxes(aset, image, reference, worst, channel_axis, args.box_background, f"round {r + 1}",
+                         args.cut)
+            correction = {"worst_best_iou": [round(v, 2) for v in scores]}
+        else:
+            correction = correction_round(aset, image, reference, pred, region, channel_axis, ROUND_INTERACTIONS,
+                                          accept_leftover=args.accept_leftover)
         data = training_inputs(aset, image, channel_axis=channel_axis)
         model, info = train(data, args.finetune_budget, init=model, seed=r + 1, cpu_budget=args.cpu_budget)
         pred = np.asarray(predict_labels(image, model, channel_axis=channel_axis))
-        combined = np.where(aset.labels["image"] > 0, aset.labels["image"] + int(pred.max()), pred)
+        combined = dataset_labels(aset.labels["image"], pred)
         effort = aset.effort()
-        rounds.append({"round": r + 1, "worst_best_iou": [round(s, 2) for s in scores],
+        rounds.append({"round": r + 1, "correction": correction,
+                       "round_interactions": effort.interactions - stats_before.interactions,
+                       "round_objects": effort.objects - stats_before.objects,
                        "f1_network": round(f1(pred, reference, region), 3),
                        "f1_dataset": round(f1(combined, reference, region), 3), "train": info,
                        "objects_accepted": effort.objects, "interactions": effort.interactions,
@@ -313,7 +442,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--box-background", choices=("on", "off"), default="on")
+    parser.add_argument("--box-background", choices=("on", "off", "ring"), default="on",
+                        help="background from each box: the rest of the box (on), nothing (off), or the rest of "
+                        "the box beyond a 2-px unsure ring around the cut (ring)")
+    parser.add_argument("--box-clicks", type=int, default=0,
+                        help="the click robot corrects each box cut with up to this many clicks (IoU 0.85)")
+    parser.add_argument("--correction", choices=("clicks", "boxes"), default="clicks",
+                        help="correction rounds: the click robot fixes the worst proposals (clicks), or the "
+                        "worst objects are boxed again (boxes, the earlier simulation)")
+    parser.add_argument("--no-accept-leftover", dest="accept_leftover", action="store_false",
+                        help="do not spend a round's leftover interactions accepting good proposals")
     parser.add_argument("--no-full-baseline", dest="full_baseline", action="store_false")
     parser.add_argument("--full-baseline-all", action="store_true")
     parser.add_argument("--no-uncertainty", dest="uncertainty", action="store_false")
