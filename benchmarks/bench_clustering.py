@@ -58,11 +58,12 @@ def bench_kmeans(repeats):
     from sklearn.cluster import KMeans
 
     from napari_segkit.clustering import kmeans
-    from napari_segkit.clustering.features import Sample, fit_spec, prepare
+    from napari_segkit.clustering.features import fit_spec, parse, prepare
     from napari_segkit.samples import nuclei_2d
 
     image = nuclei_2d(shape=(1024, 1024), n_nuclei=300).image
-    prep = prepare(image, channel_axis=None, rgb=None, spacing=None, mask=None, method="kmeans")
+    parsed = parse(image, method="kmeans", channel_axis=None, spacing=None, spatial_dims=None, mask=None)
+    prep = prepare(parsed, rgb=None, method="kmeans")
     spec = fit_spec(prep, image.reshape(-1, 1))
     features = spec.transform(image.reshape(-1, 1))
 
@@ -84,12 +85,13 @@ def bench_mean_shift(repeats, side):
     from sklearn.cluster import MeanShift
 
     from napari_segkit.clustering import estimate_bandwidth, mean_shift
-    from napari_segkit.clustering.features import fit_spec, prepare
+    from napari_segkit.clustering.features import fit_spec, parse, prepare
     from napari_segkit.clustering.mean_shift import find_modes
 
     image = data.astronaut()[:side, :side]
     n = image.shape[0] * image.shape[1]
-    prep = prepare(image, channel_axis=-1, rgb=None, spacing=None, mask=None, method="mean_shift")
+    parsed = parse(image, method="mean_shift", channel_axis=-1, spacing=None, spatial_dims=None, mask=None)
+    prep = prepare(parsed, rgb=None, method="mean_shift")
     values = image.reshape(-1, 3)
     spec = fit_spec(prep, values)
     features = spec.transform(values).astype(np.float64)

@@ -38,7 +38,6 @@ __all__ = [
     "normalise_channels",
     "map_frames",
     "parse_image",
-    "segment_frames",
     "unit_spacing",
 ]
 
@@ -140,9 +139,9 @@ class ParsedImage:
         Physical pixel size per spatial axis.
     channel_axis : int or None
         The caller's channel axis (non-negative), or None.
-    mask : ndarray of bool or None
+    mask : ndarray of bool, dask array or None
         ``frame_shape + spatial_shape``, or the spatial shape alone (the same
-        mask for every frame).
+        mask for every frame); a dask mask of a dask image stays lazy.
     memory_limit : int or None
         As given (None = 80 % of the available memory, see
         :func:`memory_budget`).
@@ -188,14 +187,20 @@ class ParsedImage:
         return array
 
     def frame_mask(self, index: Tuple[int, ...]) -> Optional[np.ndarray]:
+        """The mask of one frame as numpy (a lazy mask is read here), or None."""
         if self.mask is None:
             return None
-        return self.mask if self.mask.shape == self.spatial_shape else self.mask[index]
+        mask = self.mask if tuple(self.mask.shape) == self.spatial_shape else self.mask[index]
+        return np.asarray(mask.compute()) if _is_dask(mask) else mask
 
     def frames(self) -> Iterator[Tuple[Tuple[int, ...], np.ndarray]]:
         """``(index, frame)`` for every frame, in C order."""
         for index in np.ndindex(*self.frame_shape) if self.frame_shape else [()]:
             yield index, self.frame(index)
+
+
+def _is_dask(array: Any) -> bool:
+    return hasattr(array, "compute") and hasattr(array, "chunks") and not isinstance(array, np.ndarray)
 
 
 def _warn_colour(shape: Tuple[int, ...], method: str) -> None:
@@ -263,7 +268,7 @@ def parse_image(
         ``spacing`` or ``mask``, naming the argument and the value.
     """
     array = as_image_array(image, name="image", lazy=lazy)
-    is_lazy = hasattr(array, "compute") and hasattr(array, "chunks")
+    is_lazy = _is_dask(array)
     axis = check_channel_axis(channel_axis, array.ndim)
     if axis is None:
         if colour_warning:
@@ -284,12 +289,16 @@ def parse_image(
     spacing = check_spacing(spacing, n_spatial)
     checked_mask = None
     if mask is not None:
-        checked_mask = np.asarray(as_image_array(mask, name="mask"))
-        if checked_mask.dtype.kind not in "biu":
+        # a dask mask of a dask image stays lazy (read with its frames); otherwise it is read now
+        lazy_mask = is_lazy and _is_dask(mask)
+        checked_mask = as_image_array(mask, name="mask", lazy=lazy_mask)
+        if not lazy_mask:
+            checked_mask = np.asarray(checked_mask)
+        if np.dtype(checked_mask.dtype).kind not in "biu":
             raise InputError(f"mask has dtype {checked_mask.dtype}: expected booleans (True = segment)")
-        if checked_mask.shape not in (plain_shape, spatial_shape):
+        if tuple(checked_mask.shape) not in (plain_shape, spatial_shape):
             raise InputError(
-                f"mask has shape {checked_mask.shape} but the image needs {plain_shape}"
+                f"mask has shape {tuple(checked_mask.shape)} but the image needs {plain_shape}"
                 + (f" or {spatial_shape} (one frame, used for every frame)" if frame_shape else "")
             )
         checked_mask = checked_mask.astype(bool, copy=False)
@@ -351,41 +360,3 @@ def map_frames(
     largest = int(out.max()) if out.size else 0
     report(1.0, "done")
     return out.astype(label_dtype(largest), copy=False)
-
-
-def segment_frames(
-    image: Any,
-    segment_frame: Callable[..., np.ndarray],
-    *,
-    method: str,
-    channel_axis: Optional[int],
-    spacing: Optional[Sequence[float]],
-    spatial_dims: Optional[int],
-    mask: Any,
-    progress: Optional[Callable[[float, str], None]],
-    unique_ids: bool = True,
-    finite: bool = True,
-) -> Any:
-    """Run a whole-image method on every frame of ``image``, ids unique over the result.
-
-    ``segment_frame(frame, channel_axis=, spacing=, mask=, progress=)`` is
-    the method on one image.  With no leading frame axes (``spatial_dims``
-    None or every non-channel axis spatial) it gets the caller's image and
-    options unchanged, so the result is the method's own (lazy for dask
-    input).  Otherwise each frame is read on its own (channels last) and
-    labelled; a frame whose mask selects no pixel is all 0.
-    """
-    if spatial_dims is None:
-        return segment_frame(image, channel_axis=channel_axis, spacing=spacing, mask=mask, progress=progress)
-    parsed = parse_image(image, method=method, channel_axis=channel_axis, spacing=spacing,
-                         spatial_dims=spatial_dims, mask=mask, lazy=True, finite=finite)
-    if not parsed.frame_shape:
-        return segment_frame(image, channel_axis=channel_axis, spacing=spacing, mask=mask, progress=progress)
-
-    def segment(index, frame, report):
-        frame_mask = parsed.frame_mask(index)
-        if frame_mask is not None and not frame_mask.any():
-            return np.zeros(parsed.spatial_shape, np.int64)
-        return segment_frame(frame, channel_axis=-1, spacing=parsed.spacing, mask=frame_mask, progress=report)
-
-    return map_frames(parsed, segment, unique_ids=unique_ids, progress=progress)

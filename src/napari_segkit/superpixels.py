@@ -23,7 +23,7 @@ import numpy as np
 from ._errors import InputError
 from ._progress import Reporter
 from ._validation import check_positive_number
-from .clustering.features import _count_nonfinite, prepare, raise_nonfinite
+from .clustering.features import _count_nonfinite, cluster_frames, parse, prepare, raise_nonfinite
 from .clustering.kmeans import check_count
 from .tiling.blocks import aligned_chunks, block_slices, map_blocks_unique_labels
 from ._validation import validate_options
@@ -57,8 +57,9 @@ def slic(
 
     Parameters
     ----------
-    image : (M, N[, P][, C]) array-like
-        2-D or 3-D image, any real dtype (scaled to [0, 1] by its min and max
+    image : (..., M, N[, P][, C]) array-like
+        2-D or 3-D image (with up to two leading frame axes, see
+        ``spatial_dims``), any real dtype (scaled to [0, 1] by its min and max
         first, so uint8, uint16 and float give the same superpixels), numpy
         or dask.  A dask image (or ``chunks``) is segmented chunk by chunk and
         gives a lazy dask array; its chunks run on dask's current scheduler
@@ -96,8 +97,9 @@ def slic(
         Superpixels only where True (maskSLIC); 0 elsewhere.
     spatial_dims : {2, 3}, optional
         Trailing spatial axes; the axes before them (time, position) are
-        frames, segmented one by one, with ids unique over the result.
-        Default: every non-channel axis is spatial (2-D or 3-D image).
+        frames, segmented one by one (``n_segments`` each), with ids unique
+        over the result.  Default: 2 for a 2-D image, else 3 (a 3-D image is
+        one volume; a 4-D image a series of volumes).
     max_iter, enforce_connectivity, min_size_factor, max_size_factor, slic_zero
         As in ``skimage.segmentation.slic`` (``max_iter`` is its
         ``max_num_iter``).
@@ -123,8 +125,7 @@ def slic(
     Cancelled
         Raised by ``progress``.
     """
-    if spatial_dims is not None:
-        return _slic_frames(image, n_segments, spatial_dims, progress, locals())
+    arguments = locals()
     if n_segments is not None:
         n_segments = check_count(n_segments, "n_segments")
     if compactness is not None:
@@ -132,9 +133,11 @@ def slic(
     max_iter = check_count(max_iter, "max_iter", minimum=0)
     min_size_factor = check_positive_number(min_size_factor, name="min_size_factor", allow_zero=True)
     max_size_factor = check_positive_number(max_size_factor, name="max_size_factor")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a bool image is fine for SLIC
-        prep = prepare(image, channel_axis=channel_axis, rgb=rgb, spacing=spacing, mask=mask, method="slic")
+    parsed = parse(image, method="slic", channel_axis=channel_axis, spacing=spacing, spatial_dims=spatial_dims,
+                   mask=mask)
+    if parsed.frame_shape:
+        return cluster_frames(slic, parsed, arguments, task=("n_segments",))
+    prep = prepare(parsed, rgb=rgb, method="slic", boolean_warning=False)  # a bool image is fine for SLIC
     array = prep.array
     spacing_t = prep.spacing
     n_segments, compactness = _defaults(prep, n_segments, compactness)
@@ -195,22 +198,6 @@ def slic(
 
         return labels.astype(label_dtype(int(labels.max())), copy=False)
     return _slic_dask(prep, n_segments, compactness, multichannel, options, report)
-
-
-def _slic_frames(image, n_segments, spatial_dims, progress, arguments):
-    """SLIC of every frame of a (T, ...) series (``n_segments`` per frame), ids unique over the result."""
-    from ._image import segment_frames
-
-    options = {key: arguments[key] for key in (
-        "compactness", "sigma", "rgb", "max_iter", "enforce_connectivity", "min_size_factor",
-        "max_size_factor", "slic_zero")}
-
-    def segment(frame, **where):
-        return slic(frame, n_segments, **where, **options)
-
-    return segment_frames(image, segment, method="slic", channel_axis=arguments["channel_axis"],
-                          spacing=arguments["spacing"], spatial_dims=spatial_dims,
-                          mask=arguments["mask"], progress=progress)
 
 
 #: compactness by default: CIELAB values span about 100, scaled channels 1

@@ -127,3 +127,19 @@ def test_slic_defaults_come_from_the_image(viewer, wait_idle):
     assert widget._n_segments.value == 0 and widget._compactness.value == 0  # 0 = from the image
     out = _run(widget, wait_idle, "SLIC superpixels")
     np.testing.assert_array_equal(out.data, slic(image))
+
+
+def test_spatial_axes_choice_clusters_a_series_frame_by_frame(viewer, wait_idle):
+    image, truth = _bands((24, 20))
+    series = np.stack([image, image[::-1]])  # (T, Y, X): the second frame upside down
+    layer = viewer.add_image(series, name="series", scale=(1.0, 2.0, 0.5))
+    widget = ClusteringWidget(viewer)
+    widget.image_layer = layer
+    assert widget._spatial_dims.value is None  # default: a 3-D image is one volume
+    out = _run(widget, wait_idle, "K-means", n_clusters=3, spatial_dims=2)
+    np.testing.assert_array_equal(out.data, kmeans(series, 3, spatial_dims=2, spacing=(2.0, 0.5), rng=0))
+    np.testing.assert_array_equal(out.data[0], truth)  # each frame has its own ids, 1..3 then 4..6
+    np.testing.assert_array_equal(out.data[1], truth[::-1] + 3)
+    out = _run(widget, wait_idle, "SLIC superpixels", n_segments=4, compactness=0.1, spatial_dims=2)
+    np.testing.assert_array_equal(out.data, slic(series, 4, compactness=0.1, spatial_dims=2, spacing=(2.0, 0.5)))
+    assert out.data[1].min() > out.data[0].max()  # superpixel ids never span frames

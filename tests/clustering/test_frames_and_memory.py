@@ -106,3 +106,30 @@ def test_cli_kmeans_spatial_dims(tmp_path):
     labels = np.load(out)
     for t in range(3):
         np.testing.assert_array_equal(labels[t], truth[t] + 2 * t)
+
+
+@pytest.mark.parametrize("method, task, options", [
+    (kmeans, (2,), {}),
+    (mean_shift, (), {"bandwidth": 0.3}),
+])
+def test_a_4d_image_is_a_series_of_volumes_by_default(method, task, options):
+    image, truth = series()
+    stack = np.stack([image, image[::-1]])  # (2, 3, 16, 18): two volumes
+    labels = method(stack, *task, rng=0, **options)
+    np.testing.assert_array_equal(labels[0], truth)  # each volume clustered on its own
+    np.testing.assert_array_equal(labels[1], truth[::-1] + 2)  # ids follow the first volume's
+
+
+def test_one_front_end_rules_apply_to_clustering():
+    image, truth = series()
+    # a last axis of size 3 without channel_axis looks like colour: the shared warning says so
+    with pytest.warns(UserWarning, match="kmeans: image has shape .* looks like colour"):
+        kmeans(np.repeat(image[0][..., None], 3, axis=-1) + 0 * np.arange(3), 2, rng=0)
+    # one frame's mask is used on every frame; a dask mask of a dask series stays lazy until read
+    mask = np.ones((16, 18), bool)
+    mask[:4] = False
+    lazy_mask = da.from_array(np.broadcast_to(mask, image.shape).copy(), chunks=(1, 8, 9))
+    for given in (mask, lazy_mask):
+        labels = kmeans(da.from_array(image, chunks=(1, 8, 9)), 2, spatial_dims=2, mask=given, rng=0)
+        for t in range(3):
+            np.testing.assert_array_equal(labels[t], np.where(mask, truth[t] + 2 * t, 0))

@@ -167,7 +167,7 @@ def test_non_finite_raises(bad, match):  # A14, A15
 @pytest.mark.parametrize("image, kwargs, match", [
     (np.zeros((0, 5)), {}, "empty"),
     (np.zeros(10), {}, "2-D or 3-D"),
-    (np.zeros((2, 3, 4, 5, 6)), {}, "2-D or 3-D"),
+    (np.zeros((2, 2, 3, 4, 5, 6)), {}, "2-D or 3-D"),
     (np.zeros((5, 5), complex), {}, "complex"),
     (np.zeros((5, 5)), {"n_clusters": 0}, "n_clusters"),
     (np.zeros((5, 5)), {"channel_axis": 3}, "channel_axis"),

@@ -23,7 +23,7 @@ from magicgui.widgets import CheckBox, ComboBox, FloatSpinBox, SpinBox
 from .._errors import Cancelled
 from ._jobs import LayerOutput
 from ._layers import ImageInput
-from ._method_widget import MethodWidget
+from ._method_widget import MethodWidget, spatial_axes_choice
 
 __all__ = ["ClusteringWidget", "METHODS", "compute_lazy"]
 
@@ -116,13 +116,14 @@ class ClusteringWidget(MethodWidget):
             label="Random seed", value=0, min=0, max=2**31 - 1,
             tooltip="Seed of the pixel sample and initialisation: same seed, same labels.",
         )
+        self._spatial_dims = spatial_axes_choice()
         self._per_method = {
             "K-means": (self._n_clusters, self._spatial_weight, self._instances, self._seed),
             "Mean shift": (self._bandwidth, self._spatial_bandwidth, self._instances, self._seed),
             "SLIC superpixels": (self._n_segments, self._compactness),
         }
         self._method.changed.connect(self._show_method_controls)
-        return [self._method, self._channel_axis, self._n_clusters, self._spatial_weight,
+        return [self._method, self._channel_axis, self._spatial_dims, self._n_clusters, self._spatial_weight,
                 self._bandwidth, self._spatial_bandwidth, self._n_segments, self._compactness,
                 self._instances, self._seed]
 
@@ -165,6 +166,7 @@ class ClusteringWidget(MethodWidget):
         suffix, function_name = METHODS[self.method]
         function = getattr(napari_segkit, function_name)
         options = self.options()
+        spatial_dims = self._spatial_dims.value
         rgb = bool(getattr(self.image_layer, "rgb", False))
         data = image.levels[0]  # lazy data stays lazy; the function reads it block by block
         if image.drop_alpha:
@@ -172,8 +174,8 @@ class ClusteringWidget(MethodWidget):
 
         def compute(progress: Progress) -> LayerOutput:
             labels = function(
-                data, channel_axis=image.channel_axis, rgb=rgb,
-                spacing=image.spacing(image.ndim), progress=progress, **options,
+                data, channel_axis=image.channel_axis, rgb=rgb, spatial_dims=spatial_dims,
+                spacing=image.spacing(spatial_dims), progress=progress, **options,
             )
             labels = compute_lazy(labels, progress)
             return LayerOutput(labels, suffix=suffix)

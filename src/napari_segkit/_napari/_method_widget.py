@@ -35,7 +35,10 @@ from ._worker import ProgressRelay, install_close_filter, start_job_worker
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["LayerInput", "MethodWidget"]
+__all__ = ["LayerInput", "MethodWidget", "SPATIAL_CHOICES", "spatial_axes_choice"]
+
+#: the "Spatial axes" choice: label -> ``spatial_dims``
+SPATIAL_CHOICES = [("auto (2-D image: 2, else 3)", None), ("2 (stack frame by frame)", 2), ("3", 3)]
 
 _LAYER_EVENTS = ("inserted", "removed", "reordered")
 
@@ -50,6 +53,18 @@ def _wrap_text(label: Label) -> None:
     native.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     native.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
     native.setMinimumWidth(50)
+
+
+def spatial_axes_choice() -> ComboBox:
+    """The "Spatial axes" control of a method that takes ``spatial_dims``.
+
+    The axes before the spatial ones are frames, segmented one by one (ids
+    unique over the result where the method numbers regions itself).
+    """
+    return ComboBox(
+        label="Spatial axes", choices=SPATIAL_CHOICES, value=None,
+        tooltip="Trailing spatial axes; the axes before them are frames, segmented one by one.",
+    )
 
 
 class MethodWidget(Container):

@@ -14,14 +14,13 @@ from magicgui.widgets import ComboBox, FloatSpinBox, Widget
 
 from ._jobs import LayerOutput
 from ._layers import ImageInput, labels_snapshot, load_level, seeds_snapshot
-from ._method_widget import LayerInput, MethodWidget
+from ._method_widget import LayerInput, MethodWidget, spatial_axes_choice
 
 __all__ = ["RandomWalkerWidget", "WatershedWidget"]
 
 BACKGROUND_CHOICES = [("largest seed value", None), ("none (every seed is an object)", 0)] + [
     (str(v), v) for v in range(1, 10)
 ]
-SPATIAL_CHOICES = [("auto (2-D image: 2, else 3)", None), ("2 (stack frame by frame)", 2), ("3", 3)]
 
 
 class _SeededWidget(MethodWidget):
@@ -40,10 +39,7 @@ class _SeededWidget(MethodWidget):
             label="Background seed", choices=BACKGROUND_CHOICES, value=None,
             tooltip="The seed value that marks the background; it becomes 0 in the result.",
         )
-        self._spatial_dims = ComboBox(
-            label="Spatial axes", choices=SPATIAL_CHOICES, value=None,
-            tooltip="Trailing spatial axes; the axes before them are frames, segmented one by one.",
-        )
+        self._spatial_dims = spatial_axes_choice()
         return [self._channel_axis, self._background, self._spatial_dims, *self.method_parameters()]
 
     def method_parameters(self) -> List[Widget]:

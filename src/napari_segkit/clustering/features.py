@@ -33,14 +33,15 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .._errors import InputError
-from .._validation import (
-    as_image_array,
-    check_channel_axis,
-    check_spacing,
-)
+from .._image import ParsedImage, check_memory, map_frames, parse_image
+from .._progress import Reporter
+from .._validation import check_rng
 from ..tiling.blocks import block_slices, normalize_chunks
 
-__all__ = ["FeatureSpec", "Prepared", "prepare", "draw_sample", "fit_spec", "iter_numpy_blocks"]
+__all__ = [
+    "FeatureSpec", "Prepared", "cluster_frames", "draw_sample", "fit_spec", "iter_numpy_blocks", "parse", "prepare",
+    "sample_pixels",
+]
 
 # pixels per block when a numpy image is processed block by block
 BLOCK_PIXELS = 1 << 18
@@ -74,95 +75,83 @@ class Prepared:
         return int(math.prod(self.spatial_shape))
 
 
-def prepare(
-    image: Any,
-    *,
-    channel_axis: Optional[int],
-    rgb: Optional[bool],
-    spacing: Any,
-    mask: Any,
-    method: str,
-) -> Prepared:
-    """Validate ``image`` and its options before any work."""
-    array = as_image_array(image, name="image", lazy=True)
-    axis = check_channel_axis(channel_axis, array.ndim)
-    lazy = is_lazy(array)
-    if not lazy:
-        array = np.asarray(array)
-    if axis is None:
-        array = array[..., None]
-    else:
-        array = np.moveaxis(array, axis, -1) if not lazy else _dask_moveaxis(array, axis)
-    spatial_ndim = array.ndim - 1
-    if spatial_ndim not in (2, 3):
-        raise InputError(
-            f"{method} accepts 2-D or 3-D images with an optional channel axis; image has "
-            f"shape {tuple(image.shape)} ({spatial_ndim} non-channel dimension(s)"
-            + (f", channel_axis={channel_axis})" if axis is not None else ", channel_axis=None)")
-        )
-    n_channels = int(array.shape[-1])
+def parse(image: Any, *, method: str, channel_axis: Optional[int], spacing: Any, spatial_dims: Optional[int],
+          mask: Any) -> ParsedImage:
+    """The image through the package's one front end (:func:`napari_segkit._image.parse_image`).
+
+    Dask input (and a dask mask with it) stays lazy; NaN and infinite values
+    are refused later, and only inside the mask, by the sampler.
+    """
+    return parse_image(image, method=method, channel_axis=channel_axis, spacing=spacing,
+                       spatial_dims=spatial_dims, mask=mask, lazy=True, finite=False)
+
+
+def prepare(parsed: ParsedImage, *, rgb: Optional[bool], method: str, boolean_warning: bool = True) -> Prepared:
+    """One image without frame axes, ready to cluster: colour space chosen, alpha dropped.
+
+    ``rgb=None`` means colour for uint8 images with 3 or 4 channels along
+    the caller's ``channel_axis``.  Refuses a mask that selects no pixel.
+    """
+    if parsed.frame_shape:
+        raise ValueError("prepare takes one image: split the frames first (cluster_frames)")
+    array = parsed.data
+    n_channels = parsed.n_channels
     dtype = np.dtype(array.dtype)
     if rgb is None:
-        rgb = axis is not None and n_channels in (3, 4) and dtype == np.uint8
-    elif rgb:
-        if n_channels not in (3, 4):
-            raise InputError(
-                f"rgb=True needs 3 (RGB) or 4 (RGBA) channels; image has {n_channels} "
-                f"along channel_axis={channel_axis}"
-            )
+        rgb = parsed.channel_axis is not None and n_channels in (3, 4) and dtype == np.uint8
+    elif rgb and n_channels not in (3, 4):
+        raise InputError(
+            f"rgb=True needs 3 (RGB) or 4 (RGBA) channels; image has {n_channels} "
+            f"along channel_axis={parsed.channel_axis}"
+        )
     rgb = bool(rgb)
     if rgb and n_channels == 4:
         array = array[..., :3]
     was_bool = dtype == np.bool_
-    if was_bool:
+    if was_bool and boolean_warning:
         warnings.warn(
             "image is boolean: clustering can only separate its two values",
             UserWarning,
             stacklevel=3,
         )
-    spacing_t = check_spacing(spacing, spatial_ndim)
-    mask_arr = _check_mask(mask, array.shape[:-1], lazy)
+    mask = parsed.mask
+    if mask is not None and not (bool(mask.any().compute()) if is_lazy(mask) else bool(mask.any())):
+        raise InputError("mask selects no pixel")
     return Prepared(
         array=array,
-        mask=mask_arr,
-        spacing=spacing_t,
+        mask=mask,
+        spacing=parsed.spacing,
         rgb=rgb,
         n_channels=3 if rgb else n_channels,
-        lazy=lazy,
+        lazy=parsed.lazy,
         was_bool=was_bool,
     )
 
 
-def _dask_moveaxis(array: Any, axis: int) -> Any:
-    import dask.array as da
+def cluster_frames(method: Callable, parsed: ParsedImage, arguments: dict, *, task: Tuple[str, ...] = ()) -> Any:
+    """``method`` on every frame of a series, one frame at a time, ids unique over the result.
 
-    return da.moveaxis(array, axis, -1)
+    ``arguments`` are the method's own (``locals()`` at its start); ``task``
+    names the positional ones after the image.  One generator, made from
+    ``rng`` once, draws for the frames in turn, so an integer seed gives the
+    same labels for the same series.  A frame whose mask selects no pixel
+    is all 0.
+    """
+    shared = ("image", "channel_axis", "spacing", "mask", "spatial_dims", "progress", "rng")
+    options = {key: value for key, value in arguments.items() if key not in shared + task}
+    if "rng" in arguments:
+        options["rng"] = check_rng(arguments["rng"])
+    positional = [arguments[name] for name in task]
 
+    def segment(index, frame, report):
+        frame_mask = parsed.frame_mask(index)
+        if frame_mask is not None and not frame_mask.any():
+            return np.zeros(parsed.spatial_shape, np.int64)
+        labels = method(frame, *positional, channel_axis=-1, spacing=parsed.spacing, mask=frame_mask,
+                        progress=report, **options)
+        return labels.compute() if is_lazy(labels) else labels
 
-def _check_mask(mask: Any, shape: Tuple[int, ...], lazy: bool) -> Any:
-    if mask is None:
-        return None
-    if is_lazy(mask):
-        if tuple(mask.shape) != shape:
-            raise InputError(f"mask has shape {tuple(mask.shape)}, image has {shape} (without channels)")
-        if np.dtype(mask.dtype).kind not in "biu":
-            raise InputError(f"mask must be boolean or integer, got dtype {mask.dtype}")
-        if not lazy:  # the image is in memory: so is its mask
-            mask = mask.compute()
-        else:
-            mask = mask.astype(bool)
-            if not bool(mask.any().compute()):  # one pass over the mask, block by block
-                raise InputError("mask selects no pixel")
-            return mask
-    mask = np.asarray(mask)
-    if mask.shape != shape:
-        raise InputError(f"mask has shape {mask.shape}, image has {shape} (without channels)")
-    if mask.dtype.kind not in "biu":
-        raise InputError(f"mask must be boolean or integer, got dtype {mask.dtype}")
-    mask = mask.astype(bool)
-    if not mask.any():
-        raise InputError("mask selects no pixel")
-    return mask
+    return map_frames(parsed, segment, unique_ids=True, progress=arguments["progress"])
 
 
 # --------------------------------------------------------------------------- raw values
@@ -282,64 +271,33 @@ class Sample:
     n_valid: int  # pixels inside the mask (all pixels without one)
 
 
-def prepare_and_sample(
-    image: Any,
+def sample_pixels(
+    prep: Prepared,
     *,
     method: str,
-    channel_axis: Optional[int],
-    rgb: Optional[bool],
-    spacing: Optional[Sequence[float]],
-    mask: Any,
     rng: Any,
     max_samples: int,
     progress: Optional[Callable[[float, str], None]],
     memory_limit: Any = None,
     instances: bool = False,
 ):
-    """What every clustering method does first: check the image and its
+    """What every clustering method does after :func:`prepare`: check the
     memory need, draw the pixel sample.
 
-    Returns ``(prep, sample, report, generator)``; the sample takes the
-    first 10 % of the progress range.  ``rng``: the package's one meaning
-    (None = fresh entropy, an integer seed, or a Generator).  Refuses, before
-    any work, a job that would need more than ``memory_limit`` (default 80 %
-    of the memory available now).
+    Returns ``(sample, report, generator)``; the sample takes the first 10 %
+    of the progress range.  ``rng``: the package's one meaning (None = fresh
+    entropy, an integer seed, or a Generator).  Refuses, before any work, a
+    job that would need more than ``memory_limit`` (default 80 % of the
+    memory available now).
     """
-    from .._image import check_memory
-    from .._progress import Reporter
-    from .._validation import check_rng
-
-    prep = prepare(image, channel_axis=channel_axis, rgb=rgb, spacing=spacing, mask=mask, method=method)
-    generator = check_rng(rng)
     needed = estimate_clustering_memory(prep, max_samples=max_samples, instances=instances)
     check_memory(needed, memory_limit, method=method,
                  what=f"an image of shape {prep.spatial_shape} with {prep.n_channels} channel(s)")
+    generator = check_rng(rng)
     report = Reporter(progress)
     report(0.0, "sampling pixels")
     sample = draw_sample(prep, max_samples, generator, progress=report.sub(0.0, 0.1))
-    return prep, sample, report, generator
-
-
-def frame_by_frame(method: Callable, image: Any, task: tuple, arguments: dict) -> Any:
-    """``method`` on every frame of a series (``spatial_dims``), ids unique over the result.
-
-    One generator, made from ``rng`` once, draws for the frames in turn, so
-    an integer seed gives the same labels for the same series.
-    """
-    from .._image import segment_frames
-    from .._validation import check_rng
-
-    options = {key: value for key, value in arguments.items()
-               if key not in ("image", "channel_axis", "spacing", "mask", "spatial_dims", "progress",
-                              "n_clusters", "rng")}
-    generator = check_rng(arguments["rng"])
-
-    def segment(frame, **where):
-        return method(frame, *task, rng=generator, **where, **options)
-
-    return segment_frames(image, segment, method=method.__name__, channel_axis=arguments["channel_axis"],
-                          spacing=arguments["spacing"], spatial_dims=arguments["spatial_dims"],
-                          mask=arguments["mask"], progress=arguments["progress"], finite=False)
+    return sample, report, generator
 
 
 def estimate_clustering_memory(prep: Prepared, *, max_samples: int, instances: bool = False) -> int:

@@ -13,11 +13,13 @@ from .._validation import check_positive_number
 from ._order import cluster_ids
 from .features import (
     DEFAULT_MAX_SAMPLES,
+    cluster_frames,
     fit_spec,
-    frame_by_frame,
     label_pixels,
+    parse,
     physical_extent,
-    prepare_and_sample,
+    prepare,
+    sample_pixels,
 )
 from .._validation import validate_options
 
@@ -79,9 +81,11 @@ def kmeans(
 
     Parameters
     ----------
-    image : (M, N[, P][, C]) array-like
-        2-D or 3-D image, any real dtype, numpy or dask (also zarr through
-        ``dask.array.from_zarr``).  A dask image gives a lazy dask result.
+    image : (..., M, N[, P][, C]) array-like
+        2-D or 3-D image, with up to two leading axes processed frame by
+        frame (``spatial_dims``); any real dtype, numpy or dask (also zarr
+        through ``dask.array.from_zarr``).  A dask image without frame axes
+        gives a lazy dask result.
     n_clusters : int
         Number of clusters; capped, with a warning, at the number of distinct
         feature values in the fitted pixels.
@@ -104,7 +108,8 @@ def kmeans(
         frames, clustered one by one (each with its own centres and up to
         ``n_clusters`` clusters), with ids unique over the result: frame
         ``t``'s ids follow the largest id of the frames before it.  Default:
-        every non-channel axis is spatial (one 2-D or 3-D image).
+        2 for a 2-D image, else 3 (a 3-D image is one volume; a 4-D image a
+        series of volumes).
     memory_limit : int or str, optional
         Bytes the job may use (``"4G"`` too); default 80 % of the memory
         available now.  A job that would need more is refused before any
@@ -154,17 +159,20 @@ def kmeans(
     >>> int((labels == 2).sum())
     100
     """
-    if spatial_dims is not None:
-        return frame_by_frame(kmeans, image, (n_clusters,), locals())
+    arguments = locals()
     n_clusters = check_count(n_clusters, "n_clusters")
     spatial_weight = check_positive_number(spatial_weight, name="spatial_weight", allow_zero=True)
     max_samples = check_count(max_samples, "max_samples", minimum=1)
     n_init = check_count(n_init, "n_init")
     max_iter = check_count(max_iter, "max_iter")
-    prep, sample, report, generator = prepare_and_sample(
-        image, method="kmeans", channel_axis=channel_axis, rgb=rgb, spacing=spacing, mask=mask,
-        rng=rng, max_samples=max_samples, progress=progress, memory_limit=memory_limit,
-        instances=bool(instances),
+    parsed = parse(image, method="kmeans", channel_axis=channel_axis, spacing=spacing, spatial_dims=spatial_dims,
+                   mask=mask)
+    if parsed.frame_shape:
+        return cluster_frames(kmeans, parsed, arguments, task=("n_clusters",))
+    prep = prepare(parsed, rgb=rgb, method="kmeans")
+    sample, report, generator = sample_pixels(
+        prep, method="kmeans", rng=rng, max_samples=max_samples, progress=progress,
+        memory_limit=memory_limit, instances=bool(instances),
     )
 
     spatial = None

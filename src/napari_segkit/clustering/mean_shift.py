@@ -24,7 +24,7 @@ import numpy as np
 
 from .._validation import check_positive_number, check_rng
 from ._order import cluster_ids
-from .features import DEFAULT_MAX_SAMPLES, fit_spec, frame_by_frame, label_pixels, prepare_and_sample
+from .features import DEFAULT_MAX_SAMPLES, cluster_frames, fit_spec, label_pixels, parse, prepare, sample_pixels
 from .kmeans import check_count
 from .._validation import validate_options
 
@@ -225,9 +225,8 @@ def mean_shift(
 
     Parameters
     ----------
-    image : (M, N[, P][, C]) array-like
-        2-D or 3-D image, any real dtype, numpy or dask (a dask image gives a
-        lazy dask result).
+    image : (..., M, N[, P][, C]) array-like
+        As in :func:`kmeans`.
     bandwidth : float, optional
         Kernel radius in normalised intensity units (1 = the 1st-99th
         percentile range of a channel).  Default: estimated from the data as
@@ -276,8 +275,7 @@ def mean_shift(
     >>> sorted(np.unique(labels).tolist())
     [1, 2]
     """
-    if spatial_dims is not None:
-        return frame_by_frame(mean_shift, image, (), locals())
+    arguments = locals()
     if bandwidth is not None:
         bandwidth = check_positive_number(bandwidth, name="bandwidth")
     if spatial_bandwidth is not None:
@@ -290,10 +288,14 @@ def mean_shift(
     min_bin_freq = check_count(min_bin_freq, "min_bin_freq")
     max_samples = check_count(max_samples, "max_samples")
     max_iter = check_count(max_iter, "max_iter")
-    prep, sample, report, generator = prepare_and_sample(
-        image, method="mean_shift", channel_axis=channel_axis, rgb=rgb, spacing=spacing, mask=mask,
-        rng=rng, max_samples=max_samples, progress=progress, memory_limit=memory_limit,
-        instances=bool(instances),
+    parsed = parse(image, method="mean_shift", channel_axis=channel_axis, spacing=spacing,
+                   spatial_dims=spatial_dims, mask=mask)
+    if parsed.frame_shape:
+        return cluster_frames(mean_shift, parsed, arguments)
+    prep = prepare(parsed, rgb=rgb, method="mean_shift")
+    sample, report, generator = sample_pixels(
+        prep, method="mean_shift", rng=rng, max_samples=max_samples, progress=progress,
+        memory_limit=memory_limit, instances=bool(instances),
     )
     spec = fit_spec(prep, sample.values)
     if spec.constant:
