@@ -73,6 +73,9 @@ def test_undo_takes_back_the_last_click_and_bad_ids_are_refused():
     assert fix.undo() and not fix.undo()
     np.testing.assert_array_equal(fix.labels, before)
     assert fix.clicks(1) == []
+    aset = AnnotationSet({"img": truth.shape})
+    fix.accept(aset, "img", 1)
+    assert aset.effort().interactions == 1  # the undone click still cost one
     with pytest.raises(InputError, match="object_id 9"):
         fix.click(9, (5, 5))
     with pytest.raises(InputError, match="lie on object 1"):

@@ -104,6 +104,7 @@ class AnnotationWidget(Container):
             "accept_all": ("Accept all", self.accept_all), "accept": ("Accept selected", self.accept_selected),
             "reject": ("Reject selected", self.reject_selected), "delete": ("Delete", self.delete_selected),
             "merge": ("Merge", self.merge), "split": ("Split (points)", self.split),
+            "correct": ("Correct selected (points)", self.correct_selected),
             "background": ("Background (points)", self.background_from_points),
             "done": ("Mark done (shapes)", self.mark_done), "undo": ("Undo", self.undo),
             "save": ("Save", self.save), "python": ("Copy as Python", self.copy_python),
@@ -120,7 +121,7 @@ class AnnotationWidget(Container):
         self.extend([
             self._image, self._channel_axis, row("new", "open"), self._source, self._overwrite,
             row("accept_all", "accept", "reject"), self._ids, row("delete", "merge", "undo"),
-            self._points, row("split", "background"), self._shapes, row("done"),
+            self._points, row("split", "background"), row("correct"), self._shapes, row("done"),
             self._folder, row("save", "python"), self._effort, self._status,
         ])
         for name in ("inserted", "removed", "reordered"):
@@ -316,6 +317,53 @@ class AnnotationWidget(Container):
         ids = aset.split(self.key, object_id, seeds=seeds)
         self._show()
         self._say(f"split object {object_id} into {ids}")
+        return ids
+
+    def correct_selected(self) -> List[int]:
+        """Correct the Source's selected object (a proposal) by the Points layer's clicks, then accept it.
+
+        A click's sign is the Points layer's ``positive`` feature when it has
+        one; otherwise a click outside the object adds (positive) and a click
+        on it removes (negative).  Every click counts as an interaction.
+        """
+        from ..annotation import ProposalCorrection
+        from ..annotation.training import _spatial_dims
+
+        aset = self._need()
+        layer = self._source_layer()
+        data = self._source_data(layer)
+        value = self._selected(layer)
+        points = self._points_data()
+        n_lead, _ = _spatial_dims(aset, self.key, None)
+        frames = {tuple(p[:n_lead]) for p in points}
+        if len(frames) != 1:
+            raise InputError(f"the clicks lie on {len(frames)} frames; put all of them on the object's frame")
+        frame = frames.pop()
+        image_layer = self._image.value
+        if image_layer is None:
+            raise InputError("choose the Image layer the proposals were made on")
+        described = image_input(image_layer, channel_axis=CHANNEL_CHOICES[self._channel_axis.value])
+        image = np.asarray(described.levels[0])
+        if described.channel_axis is not None:
+            image = np.moveaxis(image, described.channel_axis, -1)[..., :3 if described.drop_alpha else None]
+        if image.shape[: data.ndim] != data.shape:
+            raise InputError(f"image {image_layer.name!r} has shape {image.shape}; {layer.name!r} has {data.shape}")
+        channels = None if described.channel_axis is None else -1
+        fix = ProposalCorrection(image[frame], data[frame], channel_axis=channels, rng=0)
+        if not fix.mask(value).any():
+            raise InputError(f"object {value} of {layer.name!r} is not on frame {frame}")
+        features = getattr(self._points.value, "features", None)
+        signs = None
+        if features is not None and "positive" in getattr(features, "columns", ()):
+            signs = np.asarray(features["positive"]).astype(bool)
+        for k, point in enumerate(points):
+            coords = tuple(int(c) for c in point[n_lead:])
+            positive = bool(signs[k]) if signs is not None else not fix.mask(value)[coords]
+            fix.click(value, coords, positive=positive)
+        ids = fix.accept(aset, self.key, value, frame=frame if n_lead else None, source=layer.name,
+                         model=self._model_of(layer))
+        self._show()
+        self._say(f"object {value} of {layer.name!r} corrected by {len(points)} clicks, accepted as {ids}")
         return ids
 
     def background_from_points(self) -> int:

@@ -91,6 +91,7 @@ class ProposalCorrection:
         self._session = ClickSegmenter(image, channel_axis=channel_axis, labels=labels, rng=rng)
         self._clicks: Dict[int, List[Tuple[List[int], bool]]] = {}
         self._history: List[Tuple[Any, Dict[int, List[Tuple[List[int], bool]]]]] = []
+        self._spent: Dict[int, int] = {}  # clicks per object, undone ones included
         areas = np.bincount(self._session.labels.ravel())[1:]
         areas = areas[areas > 0]
         #: a new object starts as a disc of the objects' median size (half of it: a cut grows, rarely shrinks)
@@ -134,6 +135,7 @@ class ProposalCorrection:
             raise InputError(f"object_id {object_id} is not an object of these labels")
         self._remember()
         self._session.add_click(coords, bool(positive), object_id=object_id)
+        self._spent[object_id] = self._spent.get(object_id, 0) + 1
         self._clicks.setdefault(object_id, []).append(([int(round(float(c))) for c in coords], bool(positive)))
         return object_id
 
@@ -160,6 +162,7 @@ class ProposalCorrection:
         labels[point] = new_id
         self._session.add_click(point, True, object_id=new_id)
         self._clicks[new_id] = [(list(point), True)]
+        self._spent[new_id] = 1
         return new_id
 
     def accept(self, annotations: AnnotationSet, image: str, object_id: int, *,
@@ -167,8 +170,9 @@ class ProposalCorrection:
                model: Optional[Dict[str, Any]] = None) -> List[int]:
         """Accept the object as it is now; returns its new id in the set (empty if nothing was left).
 
-        The interactions counted are its clicks, or one (the accept) for a
-        proposal taken as it is; the clicks are recorded as the prompt.
+        The interactions counted are its clicks (undone ones too), or one
+        (the accept) for a proposal taken as it is; the clicks kept are
+        recorded as the prompt.
         """
         object_id = int(object_id)
         mask = self.mask(object_id)
@@ -180,4 +184,4 @@ class ProposalCorrection:
             {"kind": "accept", "from": "proposal", "object": object_id}
         return annotations.accept(image, mask, frame=frame, prompt=prompt,
                                   source=source if not clicks else f"{source}+clicks", model=model,
-                                  interactions=max(len(clicks), 1))
+                                  interactions=max(self._spent.get(object_id, 0), 1))

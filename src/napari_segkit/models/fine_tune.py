@@ -8,13 +8,13 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Tuple
 
 from .._errors import InputError
-from .targets import CLASSES
+from .targets import TARGET_CLASSES
 
 __all__ = ["check_init_model", "check_init_fits", "round_summary"]
 
 
 def check_init_model(
-    init_model: Any, architecture: Optional[str], options: Optional[Dict[str, Any]]
+    init_model: Any, architecture: Optional[str], options: Optional[Dict[str, Any]], target: Optional[str] = None
 ) -> Tuple[Any, str, Dict[str, Any]]:
     """The model to start from, its architecture name and its full options.
 
@@ -22,8 +22,8 @@ def check_init_model(
     ------
     InputError
         If ``init_model`` is not a model (or model directory), has classes
-        other than background/interior/boundary, or ``architecture`` /
-        ``options`` differ from its own.
+        of no instance target (or of another ``target`` than the one given),
+        or ``architecture`` / ``options`` differ from its own.
     """
     from .model import Model, load_model
 
@@ -50,10 +50,12 @@ def check_init_model(
                 f"options differ from init_model's: {described}; fine-tuning keeps the network's shape "
                 "(leave options unset)"
             )
-    if list(init_model.classes) != list(CLASSES):
-        raise InputError(
-            f"init_model predicts {init_model.classes}; training needs a model with classes {list(CLASSES)}"
-        )
+    kinds = [k for k, names in TARGET_CLASSES.items() if list(init_model.classes) == list(names)]
+    wanted = [target] if target is not None else list(TARGET_CLASSES)
+    if not kinds or kinds[0] not in wanted:
+        needed = " or ".join(str(list(TARGET_CLASSES[k])) for k in wanted)
+        raise InputError(f"init_model predicts {init_model.classes}; training needs a model with classes {needed}"
+                         + (f" (target={target!r})" if target is not None else ""))
     return init_model, own, own_options
 
 

@@ -5,6 +5,10 @@ Seeds are the connected components of the confident interior (probability of
 foreground is where *background* is below ``1 - threshold``.  A seeded
 watershed on the interior probability grows the seeds over the foreground,
 so touching cells separated by a boundary ridge come out as separate labels.
+For a model trained on the distance target (more than three classes, see
+:func:`.targets.distance_targets`), the watershed climbs the expected relative
+depth instead (the class probabilities times their depth levels), a smooth
+distance map whose valleys lie between touching cells.
 The dask version labels seeds per block and merges them across block faces
 (exact connected components), then runs the watershed per block with a halo,
 so objects crossing a block seam keep one id and ids are unique.
@@ -17,7 +21,7 @@ from typing import Any, Optional
 import numpy as np
 from scipy import ndimage as ndi
 
-from .targets import BACKGROUND, INTERIOR
+from .targets import BACKGROUND, DEPTH_LEVELS, INTERIOR
 
 __all__ = ["instances_from_probabilities", "seed_mask"]
 
@@ -37,7 +41,10 @@ def _watershed(probabilities: np.ndarray, seeds: np.ndarray, threshold: float,
                foreground_threshold: Optional[float] = None) -> np.ndarray:
     from skimage.segmentation import watershed
 
-    elevation = 1.0 - probabilities[..., INTERIOR]
+    if probabilities.shape[-1] == len(DEPTH_LEVELS):  # the distance target: climb the expected depth
+        elevation = 1.0 - probabilities @ np.asarray(DEPTH_LEVELS, dtype=probabilities.dtype)
+    else:
+        elevation = 1.0 - probabilities[..., INTERIOR]
     fg = threshold if foreground_threshold is None else foreground_threshold
     mask = _foreground(probabilities, fg) | (seeds > 0)
     return watershed(elevation, markers=seeds, mask=mask)

@@ -22,7 +22,7 @@ from .normalise import DEFAULT_NORMALISATION, normalise
 from .checkpoint import check_network_size
 from .registry import get_architecture
 from .running_stats import UnbiasedRunningStats
-from .targets import CLASSES, IGNORE, instance_targets
+from .targets import IGNORE, TARGET_CLASSES, distance_targets, instance_targets, target_kind
 from .._validation import validate_options
 
 __all__ = ["train_model"]
@@ -66,7 +66,7 @@ def _check_int(value: Any, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
-def _prepare(images, labels, channel_axis, spatial_dims, ignore_label):
+def _prepare(images, labels, channel_axis, spatial_dims, ignore_label, target="boundary"):
     images = _as_list(images, "images")
     labels = _as_list(labels, "labels")
     if len(images) != len(labels):
@@ -105,8 +105,9 @@ def _prepare(images, labels, channel_axis, spatial_dims, ignore_label):
                 f"labels[{i}] has shape {label.shape}, images[{i}] has spatial shape {chw.shape[1:]}; they must match"
             )
         int_labels.append(label)
-        target = instance_targets(label, ignore_label=ignore_label)
-        data.append((normalise(chw, DEFAULT_NORMALISATION, name=f"images[{i}]"), target))
+        make_target = distance_targets if target == "distance" else instance_targets
+        data.append((normalise(chw, DEFAULT_NORMALISATION, name=f"images[{i}]"),
+                     make_target(label, ignore_label=ignore_label)))
     if not any((t >= 0).any() for _, t in data):
         raise InputError("labels mark every pixel as ignored; nothing to learn from")
     if not any((t > 0).any() for _, t in data):
@@ -250,6 +251,7 @@ def train_model(
     rng: Any = None,
     progress: Optional[Callable[[float, str], None]] = None,
     on_epoch: Optional[Callable[[Dict[str, Any]], None]] = None,
+    target: Optional[str] = None,
 ):
     """Train a network that separates touching objects, from instance labels.
 
@@ -328,6 +330,12 @@ def train_model(
         ``on_epoch(record)`` after each epoch with ``{"epoch", "loss",
         "val_loss", "seconds"}`` (for a live loss plot; ``val_loss`` is None
         without validation).
+    target : {"boundary", "distance"}, optional
+        What the network learns to separate touching objects: background,
+        interior and a boundary band (``"boundary"``, the default), or a
+        distance map quantised into depth classes relative to each object's
+        deepest pixel (``"distance"``, :func:`.targets.distance_targets`).
+        With ``init_model``: its own target (and it must match when given).
 
     Returns
     -------
@@ -360,10 +368,14 @@ def train_model(
     from .devices import free_device_memory, run_on_device, select_device
     from .model import Model
 
+    if target is not None and target not in TARGET_CLASSES:
+        raise InputError(f"target must be one of {sorted(TARGET_CLASSES)}, got {target!r}")
     if init_model is not None:
-        init_model, architecture, arch_options = check_init_model(init_model, architecture, options)
+        init_model, architecture, arch_options = check_init_model(init_model, architecture, options, target)
         architecture_spec = get_architecture(architecture)
+        target = target_kind(init_model.classes)
     else:
+        target = "boundary" if target is None else target
         architecture = "unet" if architecture is None else architecture
         architecture_spec = get_architecture(architecture)
         arch_options = dict(architecture_spec.defaults)
@@ -396,7 +408,8 @@ def train_model(
     if spatial_dims is not None and spatial_dims not in (2, 3):
         raise InputError(f"spatial_dims must be 2 or 3, got {spatial_dims!r}")
 
-    data, spatial_dims, n_channels, int_sizes = _prepare(images, labels, channel_axis, spatial_dims, ignore_label)
+    data, spatial_dims, n_channels, int_sizes = _prepare(images, labels, channel_axis, spatial_dims, ignore_label,
+                                                         target)
     if init_model is not None:
         check_init_fits(init_model, spatial_dims, n_channels)
         if spacing is None:
@@ -411,7 +424,8 @@ def train_model(
     if steps_per_epoch is None:
         steps_per_epoch = max(8, int(math.ceil(sizes.sum() / (math.prod(patch) * batch_size))))
 
-    check_network_size(architecture, arch_options, n_channels, len(CLASSES), spatial_dims, where="options")
+    n_classes = len(TARGET_CLASSES[target])
+    check_network_size(architecture, arch_options, n_channels, n_classes, spatial_dims, where="options")
     choice = select_device(device)
     report = Reporter(progress)
 
@@ -434,12 +448,13 @@ def train_model(
         else:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(network_seed)
-                network = architecture_spec.build(n_channels, len(CLASSES), spatial_dims, **arch_options)
+                network = architecture_spec.build(n_channels, n_classes, spatial_dims, **arch_options)
         network = network.to(dev)
         running_stats = UnbiasedRunningStats(network)
         optimiser = torch.optim.Adam(network.parameters(), lr=float(learning_rate))
         loss_fn = torch.nn.CrossEntropyLoss(
-            weight=torch.tensor(CLASS_WEIGHTS, dtype=torch.float32, device=dev), ignore_index=IGNORE
+            weight=torch.tensor(CLASS_WEIGHTS + (1.0,) * (n_classes - len(CLASS_WEIGHTS)), dtype=torch.float32,
+                                device=dev), ignore_index=IGNORE
         )
         history: List[Dict[str, Any]] = []
         best_state, best_score, best_epoch = None, math.inf, 0
@@ -544,7 +559,7 @@ def train_model(
         "options": arch_options,
         "spatial_dims": int(spatial_dims),
         "in_channels": int(n_channels),
-        "classes": list(CLASSES),
+        "classes": list(TARGET_CLASSES[target]),
         "normalisation": dict(DEFAULT_NORMALISATION),
         "voxel_size": voxel_size,
         "training": training,
