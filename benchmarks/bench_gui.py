@@ -3,16 +3,20 @@
 Run under a real X server (napari's canvas needs OpenGL)::
 
     xvfb-run -a python benchmarks/bench_gui.py                 # every case, about 10 minutes
-    xvfb-run -a python benchmarks/bench_gui.py --only kmeans slic --json out.json
+    xvfb-run -a python benchmarks/bench_gui.py --only kmeans slic --repeat 3 --json out.json
 
 Method (docs/benchmarks.md, "GUI responsiveness"): a ``QTimer`` (PreciseTimer,
 20 ms) ticks on the GUI thread; the *freeze* is the largest gap between two
 ticks minus 20 ms, from the click on Run until the result layer is shown plus
 0.5 s.  All waiting happens in a real ``QEventLoop``.  An idle baseline (the
-same window, no job) is measured first.  *Cancel* runs the job again, presses
+same window, no job) is measured before each round of cases and at the end;
+*redraw* is napari's own cost of one canvas redraw (the camera zoomed by
+1 %), the least any job that shows a result can freeze.  *Cancel* runs the job again, presses
 Cancel part-way and times until the widget is idle.  *Live re-cut* paints a
 stroke into the seeds layer of the Graph cut widget in Live mode and times
-until the output layer holds the new cut.  Every case also counts the GUI
+until the canvas has drawn the output layer's new cut.  ``--repeat N`` runs
+every case N times and reports medians, the freeze also as a ratio to the
+median idle baseline of the same run.  Every case also counts the GUI
 updates of the widget's progress bar and status (the "flood").
 
 The inputs are synthetic (``napari_segkit.samples``) and large: 1024 x 1024
@@ -292,8 +296,38 @@ def measure_cancel(widget, meter: GapMeter, after: float) -> Dict[str, Any]:
             "cancel_freeze_ms": meter.window(pressed, time.perf_counter())["freeze_ms"]}
 
 
+class DrawStamps:
+    """Perf-counter stamps of the napari canvas's finished draws."""
+
+    def __init__(self, viewer) -> None:
+        self.stamps: List[float] = []
+        canvas = viewer.window._qt_viewer.canvas._scene_canvas
+        canvas.events.draw.connect(lambda _event: self.stamps.append(time.perf_counter()), position="last")
+
+    def after(self, moment: float) -> Optional[float]:
+        """The first draw that ended after ``moment``, or None."""
+        return next((t for t in self.stamps if t > moment), None)
+
+
+def measure_redraw(viewer, meter: GapMeter, repeats: int = 5) -> Dict[str, Any]:
+    """napari's own cost of one canvas redraw: the freeze when the camera zooms by 1 %."""
+    freezes = []
+    for i in range(repeats):
+        start = time.perf_counter()
+        viewer.camera.zoom = viewer.camera.zoom * (1.01 if i % 2 else 1 / 1.01)
+        spin(0.5)
+        freezes.append(meter.window(start, time.perf_counter())["freeze_ms"])
+    return {"freeze_ms": round(float(np.median(freezes)), 1), "runs_ms": [round(f) for f in freezes],
+            "load": round(os.getloadavg()[0], 2)}
+
+
 def measure_live(viewer, meter: GapMeter, repeats: int = 5) -> Dict[str, Any]:
-    """Stroke -> redraw in Live mode of the Graph cut widget, 512 x 512."""
+    """Stroke -> redraw in Live mode of the Graph cut widget, 512 x 512.
+
+    The stroke is timed from the paint call until the canvas has finished the
+    first draw after the output layer received the new cut.
+    """
+    draws = DrawStamps(viewer)
     widget, output = setup_graph_cut(viewer, size=512)
     viewer.window.add_dock_widget(widget)
     seeds = widget.seeds_layer
@@ -307,7 +341,6 @@ def measure_live(viewer, meter: GapMeter, repeats: int = 5) -> Dict[str, Any]:
     for i in range(repeats):
         layer = viewer.layers[output]
         data_before = layer.data
-        digest_before = hash(np.asarray(data_before).tobytes())
         k = rng.integers(len(ys))
         y, x = int(ys[k]), int(xs[k])  # a new seed always changes the seeds layer
         value = 2 if i % 2 else 1
@@ -316,15 +349,28 @@ def measure_live(viewer, meter: GapMeter, repeats: int = 5) -> Dict[str, Any]:
         seeds.brush_size = 5
         seeds.paint((y, x), value, refresh=True)  # one committed stroke: emits `paint`
 
-        def redrawn() -> bool:
-            current = viewer.layers[output].data if output in viewer.layers else None
-            return (not widget.busy and current is not None and (
-                current is not data_before or hash(np.asarray(current).tobytes()) != digest_before))
+        changed: List[float] = []
 
-        ok = wait_until(redrawn, 30, poll_ms=5)
-        shown = time.perf_counter()
+        def stamp(_event=None) -> None:
+            changed.append(time.perf_counter())
+
+        layer.events.data.connect(stamp)
+
+        def replaced() -> bool:
+            if changed:
+                return True
+            current = viewer.layers[output].data if output in viewer.layers else None
+            if current is not None and current is not data_before:  # a new layer
+                changed.append(time.perf_counter())
+            return bool(changed)
+
+        ok = wait_until(replaced, 30, poll_ms=5)
+        wait_until(lambda: draws.after(changed[0]) is not None if changed else True, 5, poll_ms=5)
+        shown = draws.after(changed[0]) if ok and changed else None
+        wait_until(lambda: not widget.busy, 30)
+        layer.events.data.disconnect(stamp)
         spin(0.4)
-        latencies.append(shown - start if ok else float("nan"))
+        latencies.append(shown - start if shown is not None else float("nan"))
         freezes.append(meter.window(start, time.perf_counter())["freeze_ms"])
     widget._live.value = False
     return {"stroke_to_redraw_s": [round(v, 3) for v in latencies],
@@ -351,56 +397,98 @@ CASES: Dict[str, Callable] = {
 }
 
 
+def _median(values: List[Any]) -> Optional[float]:
+    numbers = [float(v) for v in values if isinstance(v, (int, float)) and v == v]
+    return round(float(np.median(numbers)), 3) if numbers else None
+
+
+def summarize(runs: List[Dict[str, Any]], idle_ms: float) -> Dict[str, Any]:
+    """Medians over the repeats of one case, and the freeze as a ratio to the idle baseline."""
+    keys = ("freeze_ms", "gaps_over_100ms", "gui_updates", "seconds", "cancel_s", "median_stroke_to_redraw_s",
+            "load")
+    summary = {f"median_{k}" if not k.startswith("median") else k: _median([r.get(k) for r in runs])
+               for k in keys if any(k in r for r in runs)}
+    freeze = summary.get("median_freeze_ms")
+    if freeze is not None:
+        summary["freeze_over_idle"] = round(freeze / max(idle_ms, 1.0), 1)
+    summary["runs"] = runs
+    return summary
+
+
+def _measure_idle(meter: GapMeter, seconds: float) -> Dict[str, Any]:
+    t0 = time.perf_counter()
+    spin(seconds)
+    return {**meter.window(t0, time.perf_counter()), "load": round(os.getloadavg()[0], 2)}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", nargs="*", default=None,
-                        help=f"cases among {list(CASES) + ['live']}; append ':thread' to run an isolated "
-                        "widget's job in a thread instead of a child process")
+                        help=f"cases among {list(CASES) + ['redraw', 'live']}; append ':thread' to run an "
+                        "isolated widget's job in a thread instead of a child process")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each case (medians are reported)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per job")
-    parser.add_argument("--json", type=Path, default=None, help="write the results here")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="write the results here (rewritten after every case, so a crash keeps them)")
     args = parser.parse_args(argv)
 
     import napari
 
-    names = args.only or [*CASES, "live"]
+    names = args.only or ["redraw", *CASES, "live"]
     viewer = napari.Viewer(show=True)
     viewer.window._qt_window.resize(1400, 900)
     meter = GapMeter()
     spin(2.0)
     results: Dict[str, Any] = {"machine": f"{platform.processor() or platform.machine()}, "
-                                          f"{os.cpu_count()} cores, Python {platform.python_version()}"}
-    t0 = time.perf_counter()
-    spin(3.0)
-    results["idle"] = {**meter.window(t0, time.perf_counter()), "load": round(os.getloadavg()[0], 2)}
-    print(f"idle baseline: {results['idle']}", flush=True)
+                                          f"{os.cpu_count()} cores, Python {platform.python_version()}",
+                               "command": " ".join(sys.argv), "idle": [], "cases": {}}
+
+    def save() -> None:
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=1, default=str))
+
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if "predict" in names:
             _train_tiny_model(tmp / "model")
-        for name in names:
-            viewer.layers.clear()
-            spin(0.3)
-            if name == "live":
-                results[name] = measure_live(viewer, meter)
-            else:
-                base, _, variant = name.partition(":")
-                widget, output = CASES[base](viewer, tmp)
-                if variant == "thread":  # the same job in a thread of the GUI process, for comparison
-                    widget.isolate_jobs = False
-                dock = viewer.window.add_dock_widget(widget, name=name)
-                spin(0.5)
-                results[name] = measure_job(viewer, meter, widget, output, args.timeout)
-                viewer.window.remove_dock_widget(dock)
-            print(f"{name}: {results[name]}", flush=True)
-            for layer in list(viewer.layers):
-                if hasattr(layer, "mode"):
-                    layer.mode = "pan_zoom"
-    t0 = time.perf_counter()
-    spin(2.0)
-    results["idle_after"] = {**meter.window(t0, time.perf_counter()), "load": round(os.getloadavg()[0], 2)}
-    print(f"idle after: {results['idle_after']}", flush=True)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1, default=str))
+        for repeat in range(args.repeat):
+            results["idle"].append(_measure_idle(meter, 3.0))
+            print(f"idle baseline: {results['idle'][-1]}", flush=True)
+            for name in names:
+                viewer.layers.clear()
+                spin(0.3)
+                if name == "live":
+                    run = measure_live(viewer, meter)
+                elif name == "redraw":
+                    viewer.add_image(_stack()[0], name="redraw")
+                    spin(0.5)
+                    run = measure_redraw(viewer, meter)
+                else:
+                    base, _, variant = name.partition(":")
+                    widget, output = CASES[base](viewer, tmp)
+                    if variant == "thread":  # the same job in a thread of the GUI process, for comparison
+                        widget.isolate_jobs = False
+                    dock = viewer.window.add_dock_widget(widget, name=name)
+                    spin(0.5)
+                    run = measure_job(viewer, meter, widget, output, args.timeout)
+                    viewer.window.remove_dock_widget(dock)
+                results["cases"].setdefault(name, []).append(run)
+                print(f"{name} [{repeat + 1}/{args.repeat}]: {run}", flush=True)
+                for layer in list(viewer.layers):
+                    if hasattr(layer, "mode"):
+                        layer.mode = "pan_zoom"
+                save()
+    results["idle"].append(_measure_idle(meter, 2.0))
+    idle_ms = float(np.median([i["freeze_ms"] for i in results["idle"]]))
+    results["summary"] = {"idle_ms": round(idle_ms, 1),
+                          "idle_load": _median([i["load"] for i in results["idle"]]),
+                          **{name: summarize(runs, idle_ms) for name, runs in results["cases"].items()}}
+    print("\nmedians (freeze_over_idle = median freeze / median idle baseline):", flush=True)
+    print(f"  idle baseline {idle_ms:.0f} ms", flush=True)
+    for name, summary in results["summary"].items():
+        if isinstance(summary, dict):
+            print(f"  {name}: " + ", ".join(f"{k}={v}" for k, v in summary.items() if k != "runs"), flush=True)
+    save()
     viewer.close()
     return 0
 

@@ -46,7 +46,7 @@ def test_three_methods_on_grayscale_and_lazy_rgba(viewer, wait_idle):
     out = _run(widget, wait_idle, "K-means", n_clusters=3)
     assert isinstance(out, Labels) and out.name == "bands k-means"
     assert tuple(out.scale) == (2.0, 0.5) and tuple(out.translate) == (3.0, -1.0)
-    assert out.data.dtype == np.int32 and np.array_equal(out.data, truth)  # ids by brightness
+    assert out.data.dtype == np.uint16 and np.array_equal(out.data, truth)  # ids by brightness
     assert widget.status.startswith("done") and widget._run_button.enabled
 
     out = _run(widget, wait_idle, "Mean shift", bandwidth=0.2)

@@ -41,7 +41,7 @@ def test_dock_via_manifest_and_cut_2d_sample(viewer, dock, qtbot, wait_idle, iou
     out = viewer.layers[-1]
     assert isinstance(out, Labels) and out.name == "nuclei 2D graph cut"
     assert np.allclose(out.scale, (0.65, 0.65)) and np.allclose(out.translate, (12.0, -5.0))
-    assert out.data.dtype == np.int32 and out.data.shape == image.data.shape
+    assert out.data.dtype == np.uint16 and out.data.shape == image.data.shape
     assert iou(out.data, truth.data) >= 0.85
     assert dock._run_button.enabled and not dock._cancel_button.enabled
     assert dock.status.startswith("done")

@@ -14,7 +14,7 @@ from napari_segkit._stoppable import child_processes_supported
 
 
 def test_array_result_becomes_labels_output_with_digest():
-    labels = np.arange(12, dtype=np.int32).reshape(3, 4)
+    labels = np.arange(12, dtype=np.uint16).reshape(3, 4)  # the form napari shows as it is
     result = run_job(Job(lambda progress: labels))
     assert result.ok and result.error is None and not result.cancelled
     (output,) = result.outputs

@@ -52,8 +52,9 @@ def test_a_flood_of_reports_reaches_the_gui_at_most_ten_times_a_second(viewer, f
     flood._progress.native.valueChanged.connect(lambda value: gui_updates.append(value))
     start = time.perf_counter()
     flood.run()
+    qtbot.waitUntil(lambda: flood._pump.activity_bar is not None, timeout=10000)
     bar = flood._pump.activity_bar
-    assert bar is not None and bar in napari_progress._all_instances  # shown in the Activity dock
+    assert bar in napari_progress._all_instances  # shown in the Activity dock
     qtbot.waitUntil(lambda: flood._pump.updates >= 5, timeout=10000)
     qtbot.waitUntil(lambda: bar.n > 0 and bar.desc.startswith("block "), timeout=5000)
     flood.release.set()
@@ -68,7 +69,7 @@ def test_a_flood_of_reports_reaches_the_gui_at_most_ten_times_a_second(viewer, f
 
 def test_cancel_from_the_activity_dock_stops_the_job_within_half_a_second(viewer, flood, qtbot, wait_idle):
     flood.run()
-    qtbot.waitUntil(lambda: flood._pump.updates >= 2, timeout=10000)
+    qtbot.waitUntil(lambda: flood._pump.activity_bar is not None, timeout=10000)
     start = time.perf_counter()
     flood._pump.activity_bar.cancel()  # the Activity dock's cancel button
     qtbot.waitUntil(lambda: not flood.busy, timeout=5000)
@@ -76,3 +77,34 @@ def test_cancel_from_the_activity_dock_stops_the_job_within_half_a_second(viewer
     assert flood.status == "cancelled; no layer was added"
     assert "img flood" not in viewer.layers and flood.reports == 0  # compute never returned
     assert flood._run_button.text == "Run"
+
+
+def test_a_short_job_never_enters_the_activity_dock_and_a_long_one_updates_it_sparingly(
+        viewer, flood, qtbot, wait_idle, monkeypatch):
+    # napari's Activity bar repaints the whole window (processEvents) when made and on each change
+    from napari.utils import cancelable_progress
+
+    made, changes = [], []
+    for name, into in (("__init__", made), ("update", changes), ("set_description", changes)):
+        original = getattr(cancelable_progress, name)
+
+        def record(self, *args, _original=original, _into=into, **kwargs):
+            _into.append(time.perf_counter())
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(cancelable_progress, name, record)
+    flood.release.set()  # ends at its first report: a short job
+    flood.run()
+    wait_idle(flood)
+    assert flood.status.startswith("done") and made == []
+    flood.release.clear()
+    start = time.perf_counter()
+    flood.run()
+    qtbot.waitUntil(lambda: flood._pump.updates >= 12, timeout=10000)
+    assert flood._pump.activity_bar is not None and len(made) == 1
+    assert made[0] - start >= 0.45  # only after the job has run half a second
+    flood.release.set()
+    wait_idle(flood)
+    elapsed = time.perf_counter() - made[0]
+    assert len(changes) <= 2 * (2 * elapsed + 1)  # value and text at most twice a second
+    assert flood._pump.updates > len(changes) / 2  # while the widget's own bar moved ten times a second

@@ -41,7 +41,7 @@ def test_normalized_cut_and_spectral_clustering(viewer, wait_idle):
     out = viewer.layers[-1]
     assert isinstance(out, Labels) and out.name == "quad normalized cut"
     assert tuple(out.scale) == (1.5, 1.0) and tuple(out.translate) == (2.0, 4.0)
-    assert out.data.dtype == np.int32 and _same_partition(out.data, truth)
+    assert out.data.dtype == np.uint16 and _same_partition(out.data, truth)
     assert ncut.status.startswith("done")
 
     spectral = SpectralClusteringWidget(viewer)

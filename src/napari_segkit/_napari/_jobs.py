@@ -19,7 +19,8 @@ traceback (``errored``).
 :class:`LayerOutput`, or a sequence of them (labels and, say, a probability
 image).  Anything else is kept as ``result.value`` for the widget's own
 :meth:`~._method_widget.MethodWidget.result_ready` hook.  Output checksums
-are computed here, off the GUI thread.
+are computed here, off the GUI thread, and labels whose ids fit are turned
+into uint16, which napari shows without converting (:mod:`._handover`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import numpy as np
 from .._errors import Cancelled, DeviceError, InputError, ResourceLimitError, UnsafeFileError
 from .._stoppable import child_processes_supported, run_in_child
 from .._threads import blas_threads, gui_job_threads
+from ._handover import display_labels
 from ._layers import array_digest
 
 __all__ = ["EXPECTED_ERRORS", "Job", "JobResult", "LayerOutput", "run_job"]
@@ -173,6 +175,22 @@ class Job:
     def cancel(self) -> None:
         self.cancel_event.set()
 
+    def _compute_shown(self, progress: Progress) -> Any:
+        """:meth:`compute`, its labels outputs in the form napari shows without converting.
+
+        Done where the computation runs (a child process sends back the
+        smaller array).
+        """
+        value = self.compute(progress)
+        if isinstance(value, np.ndarray):
+            return display_labels(value)
+        for output in _as_outputs(value) or ():
+            if output.kind == "labels":
+                shown = display_labels(output.data)
+                if shown is not output.data:
+                    output.data, output.digest = shown, None
+        return value
+
     @property
     def cancelled(self) -> bool:
         return self.cancel_event.is_set()
@@ -203,9 +221,9 @@ class Job:
             report(0.0, "")  # an early cancel check; an empty message keeps the status
             with blas_threads(gui_job_threads()):  # leave a core to the GUI thread
                 if self.isolate and child_processes_supported():
-                    value = run_in_child(self.compute, report, preload=self.preload)
+                    value = run_in_child(self._compute_shown, report, preload=self.preload)
                 else:
-                    value = self.compute(report)
+                    value = self._compute_shown(report)
             if self.cancelled:  # cancelled during the last, uninterruptible step
                 raise Cancelled("cancelled by the user")
             outputs = _as_outputs(value)

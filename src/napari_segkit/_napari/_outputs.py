@@ -15,6 +15,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ._handover import add_layer
 from ._jobs import LayerOutput
 from ._layers import ImageInput, array_digest, output_layer_kwargs, unwrap
 
@@ -159,8 +160,7 @@ class OutputLayers:
             layer.data = data
         else:
             kwargs.update(output.layer_kwargs)
-            add = self._viewer.add_labels if output.kind == "labels" else self._viewer.add_image
-            layer = unwrap(add(data, **kwargs))
+            layer = unwrap(add_layer(self._viewer, output.kind, data, **kwargs))
         if layer.data is output.data and output.digest is not None:
             digest = output.digest
         else:

@@ -7,18 +7,30 @@ newest report.  A :class:`ProgressPump` polls it with a GUI-thread timer
 to a napari progress bar in the Activity dock, so a job that reports every
 millisecond (one dask task, one box, one iteration) costs the GUI at most
 ten small updates a second.
+
+napari's Activity bar is costly on the GUI thread: creating one and every
+change of its value or description call ``QApplication.processEvents()``
+(napari 0.9), which repaints the window (65-150 ms to create one at load 5
+under Xvfb).  So the bar is created only once a job has run
+:data:`ACTIVITY_DELAY_MS` (a live re-cut or a short job never gets one) and
+is updated at most every :data:`ACTIVITY_INTERVAL_MS`.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable, Optional
 
 from .._progress import LatestProgress
 
-__all__ = ["PUMP_INTERVAL_MS", "ProgressPump"]
+__all__ = ["ACTIVITY_DELAY_MS", "ACTIVITY_INTERVAL_MS", "PUMP_INTERVAL_MS", "ProgressPump"]
 
-#: the widget and the Activity dock show progress at most this often
+#: the widget shows progress at most this often
 PUMP_INTERVAL_MS = 100
+#: a job appears in the Activity dock once it has run this long
+ACTIVITY_DELAY_MS = 500
+#: the Activity dock's bar is updated at most this often
+ACTIVITY_INTERVAL_MS = 500
 
 _STEPS = 1000
 
@@ -49,16 +61,29 @@ class ProgressPump:
         Tick period.
     activity : bool
         Also show the job in napari's Activity dock.
+    activity_delay_ms : int
+        The job enters the Activity dock after running this long.
+    activity_interval_ms : int
+        Least time between two updates of the Activity dock's bar.
     """
 
     def __init__(self, parent: Any, on_update: Callable[[float, str], None], *,
-                 interval_ms: int = PUMP_INTERVAL_MS, activity: bool = True) -> None:
+                 interval_ms: int = PUMP_INTERVAL_MS, activity: bool = True,
+                 activity_delay_ms: int = ACTIVITY_DELAY_MS,
+                 activity_interval_ms: int = ACTIVITY_INTERVAL_MS) -> None:
         from qtpy.QtCore import QTimer
 
         self.latest = LatestProgress()
         self._on_update = on_update
         self._activity = activity
+        self._activity_delay = activity_delay_ms / 1000.0
+        self._activity_interval = activity_interval_ms / 1000.0
         self._bar = None
+        self._description = ""
+        self._on_cancel: Optional[Callable[[], Any]] = None
+        self._started = 0.0
+        self._bar_updated = 0.0
+        self._last: Optional[tuple] = None
         #: updates handed to the GUI since the last start (tests, benchmarks)
         self.updates = 0
         self.timer = QTimer(parent)
@@ -67,39 +92,63 @@ class ProgressPump:
 
     @property
     def activity_bar(self):
-        """The napari progress bar of the running job (None when idle or disabled)."""
+        """The napari progress bar of the running job (None when idle, disabled or not yet shown)."""
         return self._bar
 
     def start(self, description: str, on_cancel: Optional[Callable[[], Any]] = None) -> LatestProgress:
-        """Begin a job: reset, show it in the Activity dock, start polling; return the callback."""
+        """Begin a job: reset and start polling; return the callback.
+
+        The job enters the Activity dock once it has run ``activity_delay_ms``.
+        """
         self.stop(flush=False)
         self.latest.reset()
         self.updates = 0
-        if self._activity:
-            try:
-                self._bar = _activity_bar(description, on_cancel)
-            except Exception:  # noqa: BLE001 - the Activity dock is a nicety, never a failure
-                self._bar = None
+        self._description, self._on_cancel = description, on_cancel
+        self._started, self._last = time.perf_counter(), None
         self.timer.start()
+        if self._activity and self._activity_delay <= 0:
+            self._show_activity()
         return self.latest
 
+    def _show_activity(self) -> None:
+        """Create the job's bar in the Activity dock."""
+        try:
+            self._bar = _activity_bar(self._description, self._on_cancel)
+        except Exception:  # noqa: BLE001 - the Activity dock is a nicety, never a failure
+            self._bar = None
+        self._bar_updated = 0.0
+
+    def _update_activity(self, now: float) -> None:
+        """Bring the Activity bar to the newest report, at most every ``activity_interval_ms``."""
+        if self._bar is None:
+            if not self._activity or now - self._started < self._activity_delay:
+                return
+            self._show_activity()
+        bar = self._bar
+        if bar is None or self._last is None or now - self._bar_updated < self._activity_interval:
+            return
+        fraction, message = self._last
+        self._bar_updated = now
+        try:
+            step = int(round(_STEPS * min(max(fraction, 0.0), 1.0)))
+            if message and message != bar.desc:
+                bar.set_description(message)
+            if step != bar.n:
+                bar.update(step - bar.n)
+        except Exception:  # noqa: BLE001
+            pass
+
     def pump(self) -> None:
-        """Hand the newest report, if any, to the widget and the Activity bar."""
+        """Hand the newest report, if any, to the widget; keep the Activity bar in step."""
         item = self.latest.take()
+        now = time.perf_counter()
+        if item is not None:
+            self._last = item
+        self._update_activity(now)
         if item is None:
             return
         fraction, message = item
         self.updates += 1
-        bar = self._bar
-        if bar is not None:
-            try:
-                step = int(round(_STEPS * min(max(fraction, 0.0), 1.0)))
-                if message and message != bar.desc:
-                    bar.set_description(message)
-                if step != bar.n:
-                    bar.update(step - bar.n)
-            except Exception:  # noqa: BLE001
-                pass
         self._on_update(fraction, message)
 
     def stop(self, flush: bool = True) -> None:
@@ -110,9 +159,13 @@ class ProgressPump:
             pass
         if flush:
             try:
-                self.pump()
+                item = self.latest.take()
+                if item is not None:
+                    self.updates += 1
+                    self._on_update(*item)
             except RuntimeError:
                 pass
+        self._on_cancel, self._last = None, None
         bar, self._bar = self._bar, None
         if bar is not None:
             try:
