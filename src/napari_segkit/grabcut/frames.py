@@ -12,26 +12,16 @@ from scipy import ndimage as ndi
 
 from .._errors import InputError
 from .boxes import MIN_OBJECT_PIXELS, box_depth
-from .core import (
-    MIN_BACKGROUND_SAMPLES,
-    CutParams,
-    auto_smoothness,
-    central_part,
-    grabcut_region,
-    keep_components,
-    with_smoothness,
-)
+from .box_cut import BoxCut, cut_box
+from .core import auto_smoothness, grabcut_region, with_smoothness
 from .crop import axis_margins, normalise_crop, object_crop
+from .fallback import contrast_fallback  # noqa: F401 (re-exported)
 from .seeds import BACKGROUND, OBJECT
 
 __all__ = ["GrabCutReport", "ObjectReport"]
 
 logger = logging.getLogger(__name__)
 
-MAX_BAND_SAMPLES = 10_000
-#: contrast (in noise sigmas of the surroundings) an object needs for the fallback to keep it
-FALLBACK_CONTRAST = 1.5
-_RETRIES = (("central", 0.5, None), ("central", 0.25, 1))
 
 
 
@@ -156,144 +146,25 @@ def boxes_frame(
             stacklevel=4,
         )
     spatial = {k: grown[j] for j, k in enumerate(active)}
+    where = f" frame {frame}" if frame else ""
+    options = dict(params=params, margin=margin, conn=conn, single_component=single_component,
+                   object_seeds=object_seeds, background_seeds=background_seeds, rng=rng, where=where)
+    cuts: Dict[int, BoxCut] = {}
     for j, k in enumerate(active):
         obj_report = report.sub(j / len(active), (j + 1) / len(active))
-        box = spatial[k]
-        margins = axis_margins(tuple(box[1] - box[0]), params.spacing, margin)
-        crop = object_crop(box, shape, margins)
-        raw = image[crop.crop]
-        if not isinstance(raw, np.ndarray):
-            raw = np.asarray(raw.compute() if hasattr(raw, "compute") else raw)
-        features, reg = normalise_crop(raw)
-        region_features = features[crop.region_in_crop]
-        region_shape = crop.region_shape
-        unknown = np.zeros(region_shape, dtype=bool)
-        unknown[crop.box_in_region] = True
-        hard_fg = np.zeros(region_shape, dtype=bool)
-        hard_bg = np.zeros(region_shape, dtype=bool)
-        band_mask = np.ones(crop.crop_shape, dtype=bool)
-        band_mask[crop.region_in_crop] = False
-        band_all = band_mask.copy()
-        # other boxes hold other objects: not background samples for this one
-        for other, obox in spatial.items():
-            if other == k:
-                continue
-            sl = _intersect(obox, crop.crop)
-            if sl is not None:
-                band_mask[sl] = False
-        if seeds is not None:
-            hard_fg = object_seeds[crop.region] & unknown
-            hard_bg = background_seeds[crop.region]
-            band_mask &= ~object_seeds[crop.crop]
-            band_all &= ~object_seeds[crop.crop]
-        if np.count_nonzero(band_mask) < MIN_BACKGROUND_SAMPLES:
-            band_mask = band_all
-        band = features[band_mask]
-        if len(band) > MAX_BAND_SAMPLES:
-            band = band[np.sort(rng.choice(len(band), MAX_BAND_SAMPLES, replace=False))]
-        ring = ~unknown
-        if len(band) + np.count_nonzero(ring | hard_bg) < MIN_BACKGROUND_SAMPLES:
-            raise InputError(
-                f"boxes[{k}] leaves too few background samples ({len(band) + np.count_nonzero(ring | hard_bg)} "
-                f"< {MIN_BACKGROUND_SAMPLES}) in an image of shape {shape}; draw a smaller box or add "
-                f"background scribbles ({BACKGROUND})"
-            )
-        attempts = [("box", 1.0, None)] + list(_RETRIES)
-        base = params.smoothness
-        if base is None:
-            base = auto_smoothness(tuple(box[1] - box[0]), params.spacing)
-        result = None
-        for a, (init, factor, k_override) in enumerate(attempts):
-            init_fg = unknown & ~hard_bg
-            init_bg = ring | hard_bg
-            if init == "central":
-                centre = central_part(region_shape, crop.box_in_region)
-                init_fg = (centre & ~hard_bg) | hard_fg
-                init_bg = init_bg | (unknown & ~centre & ~hard_fg)
-            p = with_smoothness(params, base * factor, k_override)
-            models = previous.get(k) if (reuse_models and a == 0) else None
-            result = grabcut_region(
-                region_features, unknown=unknown, hard_fg=hard_fg, hard_bg=hard_bg, init_fg=init_fg,
-                init_bg=init_bg, band=band, params=p, reg=reg, rng=rng, models=models,
-                report=obj_report.sub(a / len(attempts), (a + 1) / len(attempts)), tight_box=crop.box_in_region,
-            )
-            if result.status == "ok":
-                break
-            logger.info("object %d%s: %s cut, retrying (%s init)", k, f" frame {frame}" if frame else "", result.status, init)
-        status = result.status if result.status != "ok" else ("ok" if a == 0 else "retried")
-        if result.models is not None:
-            previous[k] = result.models
-        if status in ("empty", "full"):
-            fallback = contrast_fallback(region_features, unknown, band, hard_fg, hard_bg)
-            if fallback is not None:
-                result.mask, status = fallback, "fallback"
-                logger.info("object %d: GrabCut stayed %s; kept the contrast threshold inside the box", k, result.status)
-        summary.objects.append(ObjectReport(k, tuple(frame), status, result.iterations, result.energies))
-        if status in ("empty", "full"):
-            continue
-        mask = result.mask
-        if single_component:
-            mask = keep_components(mask, hard_fg, conn)
-        _claim(out, crop.region, mask, k, spatial)
-        obj_report(1.0, f"object {k + 1} done")
+        cuts[k], models = cut_box(image, k, spatial, models=previous.get(k) if reuse_models else None,
+                                  report=obj_report, **options)
+        if models is not None:
+            previous[k] = models
+    for k in active:
+        cut = cuts[k]
+        summary.objects.append(ObjectReport(k, tuple(frame), cut.status, cut.iterations, cut.energies))
+        if cut.mask is not None:
+            _claim(out, cut.region, cut.mask, k, spatial)
     counts = np.bincount(out.ravel(), minlength=len(boxes) + 1)
     for entry in summary.objects:
         if entry.frame == tuple(frame) and entry.status in ("ok", "retried", "fallback") and counts[entry.index + 1] == 0:
             entry.status = "overlapped"
-
-
-def contrast_fallback(
-    features: np.ndarray, unknown: np.ndarray, band: np.ndarray, hard_fg: np.ndarray, hard_bg: np.ndarray
-) -> Optional[np.ndarray]:
-    """The part of the box that differs from its surroundings, when GrabCut found nothing sensible.
-
-    Projects the pixels on the direction from the surroundings' mean to the
-    box's mean (over all channels), splits the box by Otsu's threshold on
-    that projection and keeps the side unlike the surroundings, largest
-    connected piece (plus pieces holding object scribbles).  None when the
-    split is degenerate or the box does not clearly differ from its
-    surroundings: the kept piece's mean lies less than ``FALLBACK_CONTRAST``
-    (1.5) robust standard deviations (1.4826 MAD) of the surroundings
-    beyond their median.
-    """
-    from skimage.filters import threshold_otsu
-
-    outside = np.concatenate([features[~unknown], band.reshape(-1, features.shape[-1])])
-    inside = features[unknown]
-    if len(outside) < MIN_BACKGROUND_SAMPLES or len(inside) < MIN_OBJECT_PIXELS:
-        return None
-    direction = inside.mean(axis=0, dtype=np.float64) - outside.mean(axis=0, dtype=np.float64)
-    norm = float(np.linalg.norm(direction))
-    if norm == 0 or not np.isfinite(norm):
-        return None
-    values = features.reshape(-1, features.shape[-1]) @ (direction / norm)
-    values = values.reshape(unknown.shape)
-    inside_values = values[unknown]
-    if float(inside_values.max()) <= float(inside_values.min()):
-        return None
-    mask = (values > threshold_otsu(inside_values)) & unknown & ~hard_bg
-    mask |= hard_fg
-    if not mask.any() or mask[unknown].all():
-        return None
-    mask = keep_components(mask, hard_fg, 1)
-    # "clearly differs": the object's mean lies 1.5 noise sigmas (robust) beyond its surroundings'
-    # median (the brighter half of pure noise lies about 0.8 sigma above it)
-    surroundings = outside @ (direction / norm)
-    centre = float(np.median(surroundings))
-    sigma = 1.4826 * float(np.median(np.abs(surroundings - centre)))
-    if float(values[mask].mean()) - centre <= FALLBACK_CONTRAST * max(sigma, 1e-12):
-        return None
-    return mask
-
-
-def _intersect(box: np.ndarray, crop: Tuple[slice, ...]) -> Optional[Tuple[slice, ...]]:
-    out = []
-    for a, s in enumerate(crop):
-        lo, hi = max(int(box[0, a]), s.start), min(int(box[1, a]), s.stop)
-        if hi <= lo:
-            return None
-        out.append(slice(lo - s.start, hi - s.start))
-    return tuple(out)
 
 
 def _claim(out: np.ndarray, region: Tuple[slice, ...], mask: np.ndarray, k: int, boxes: Dict[int, np.ndarray]) -> None:
