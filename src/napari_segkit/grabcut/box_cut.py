@@ -18,7 +18,7 @@ from .core import (
     keep_components,
     with_smoothness,
 )
-from .crop import axis_margins, normalise_crop, object_crop
+from .crop import axis_margins, normalise_crop, object_crop, with_denoised
 from .fallback import contrast_fallback
 from .seeds import BACKGROUND
 
@@ -52,6 +52,11 @@ def _intersect(box: np.ndarray, crop: Tuple[slice, ...]) -> Optional[Tuple[slice
     return tuple(out)
 
 
+def _fits(models: Any, features: np.ndarray) -> bool:
+    """Whether mixtures (of an earlier frame) model as many channels as ``features`` holds."""
+    return models is not None and len(models[0].centre) == features.shape[-1]
+
+
 def cut_box(
     image: Any,
     k: int,
@@ -82,6 +87,8 @@ def cut_box(
     if not isinstance(raw, np.ndarray):
         raw = np.asarray(raw.compute() if hasattr(raw, "compute") else raw)
     features, reg = normalise_crop(raw)
+    n_raw = features.shape[-1]
+    features = with_denoised(features, params.spacing)
     region_features = features[crop.region_in_crop]
     region_shape = crop.region_shape
     unknown = np.zeros(region_shape, dtype=bool)
@@ -127,10 +134,13 @@ def cut_box(
             centre = central_part(region_shape, crop.box_in_region)
             init_fg = (centre & ~hard_bg) | hard_fg
             init_bg = init_bg | (unknown & ~centre & ~hard_fg)
+        # the retries see the raw channels only: on a noisy crop, the median-filtered copies let a
+        # central start find a blob in pure noise
+        channels = slice(None) if a == 0 else slice(0, n_raw)
         result = grabcut_region(
-            region_features, unknown=unknown, hard_fg=hard_fg, hard_bg=hard_bg, init_fg=init_fg,
-            init_bg=init_bg, band=band, params=with_smoothness(params, base * factor, k_override), reg=reg,
-            rng=rng, models=models if a == 0 else None,
+            region_features[..., channels], unknown=unknown, hard_fg=hard_fg, hard_bg=hard_bg, init_fg=init_fg,
+            init_bg=init_bg, band=band[:, channels], params=with_smoothness(params, base * factor, k_override),
+            reg=reg, rng=rng, models=models if (a == 0 and _fits(models, region_features)) else None,
             report=report.sub(a / len(attempts), (a + 1) / len(attempts)), tight_box=crop.box_in_region,
         )
         if result.status == "ok":
@@ -138,7 +148,7 @@ def cut_box(
         logger.info("object %d%s: %s cut, retrying (%s init)", k, where, result.status, init)
     status = result.status if result.status != "ok" else ("ok" if a == 0 else "retried")
     if status in ("empty", "full"):
-        fallback = contrast_fallback(region_features, unknown, band, hard_fg, hard_bg)
+        fallback = contrast_fallback(region_features[..., :n_raw], unknown, band[:, :n_raw], hard_fg, hard_bg)
         if fallback is not None:
             result.mask, status = fallback, "fallback"
             logger.info("object %d: GrabCut stayed %s; kept the contrast threshold inside the box", k, result.status)

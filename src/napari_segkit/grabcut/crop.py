@@ -15,12 +15,17 @@ import numpy as np
 
 from .._errors import InputError
 
-__all__ = ["ObjectCrop", "axis_margins", "object_crop", "normalise_crop", "DEFAULT_MIN_MARGIN"]
+__all__ = [
+    "ObjectCrop", "axis_margins", "object_crop", "normalise_crop", "crop_noise", "with_denoised",
+    "DEFAULT_MIN_MARGIN", "NOISY_CROP",
+]
 
 #: smallest automatic margin, in pixels along the finest axis
 DEFAULT_MIN_MARGIN = 8
 #: low and high percentiles that map a crop's channel to [0, 1]
 PERCENTILES = (0.5, 99.5)
+#: noise of a channel (robust sigma, in units of its percentile range) above which smoothed copies join the features
+NOISY_CROP = 0.08
 #: the percentiles are taken from at most about this many evenly strided pixels
 PERCENTILE_SAMPLES = 65536
 
@@ -121,3 +126,43 @@ def normalise_crop(values: np.ndarray, *, name: str = "image") -> Tuple[np.ndarr
     if values.dtype.kind in "iub":
         floor += float(np.max(1.0 / span) ** 2 / 12.0)
     return features, floor
+
+
+def crop_noise(features: np.ndarray) -> np.ndarray:
+    """Per channel: robust noise sigma of (..., C) normalised features.
+
+    1.4826 times the median absolute deviation of the differences between
+    neighbours along the last spatial axis, over sqrt(2): the pixel noise's
+    standard deviation for white noise, and nearly blind to edges and
+    smooth gradients.  In units of the channel's 0.5-99.5 percentile range,
+    so it is a noise-to-contrast ratio.
+    """
+    if features.shape[-2] < 2:
+        return np.zeros(features.shape[-1])
+    diffs = np.diff(features, axis=-2).reshape(-1, features.shape[-1]).astype(np.float64)
+    step = max(1, diffs.shape[0] // PERCENTILE_SAMPLES)
+    diffs = diffs[::step]
+    mad = np.median(np.abs(diffs - np.median(diffs, axis=0)), axis=0)
+    return 1.4826 * mad / np.sqrt(2.0)
+
+
+def with_denoised(features: np.ndarray, spacing: Sequence[float]) -> np.ndarray:
+    """``features``, plus a median-filtered copy of each channel when the crop is noisy.
+
+    A dim object a couple of noise sigmas above its background is hard to
+    tell from it pixel by pixel; the median of each pixel's 3 x 3 (x 3)
+    neighbourhood (axes more than twice as coarse as the finest are not
+    filtered) lets the colour models separate them, and unlike a Gaussian
+    it keeps step edges where they are, so objects do not grow a rim.  Only crops whose
+    noise (:func:`crop_noise`) exceeds :data:`NOISY_CROP` of the intensity
+    range get the copy, so clean images (where the smoothing would blur
+    touching objects together) are cut exactly as before.
+    """
+    if float(crop_noise(features).max()) <= NOISY_CROP:
+        return features
+    from scipy import ndimage as ndi
+
+    unit = min(spacing)
+    size = [3 if float(s) < 2 * unit else 1 for s in spacing] + [1]
+    smoothed = ndi.median_filter(features, size=size)
+    return np.concatenate([features, smoothed.astype(features.dtype)], axis=-1)
