@@ -57,6 +57,7 @@ from napari_segkit.evaluation import (
     simulate_interactions,
     summarize_sessions,
 )
+from napari_segkit.evaluation._dim_nuclei import dim_nuclei
 from napari_segkit.prompts import ClickSegmenter
 
 REPO = Path(__file__).resolve().parent.parent
@@ -98,28 +99,6 @@ def load(name: str):
     if name == "synthetic_dim":
         return (*dim_nuclei(), None, None, False)
     raise SystemExit(f"unknown image {name!r}")
-
-
-def dim_nuclei(shape=(512, 512), n=60, seed=5):
-    """12-bit camera image of soft, textured nuclei 4-17 px in radius, about 2 noise sigmas above background."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.indices(shape)
-    truth = np.zeros(shape, np.int32)
-    signal = np.zeros(shape)
-    k = 0
-    for _ in range(n * 20):
-        if k == n:
-            break
-        r = rng.uniform(4, 17)
-        cy, cx = rng.uniform(r + 3, shape[0] - r - 3), rng.uniform(r + 3, shape[1] - r - 3)
-        disc = (yy - cy) ** 2 / r**2 + (xx - cx) ** 2 / (r * rng.uniform(0.7, 1.3)) ** 2 <= 1
-        if (truth[ndi.binary_dilation(disc, iterations=2)] != 0).any():
-            continue
-        k += 1
-        truth[disc] = k
-        signal[disc] = 80 * (1 + 0.3 * rng.normal(size=disc.sum()))
-    image = 300 + ndi.gaussian_filter(signal, 1.0) + rng.normal(0, 40, shape)
-    return np.clip(image, 0, 4095).astype(np.uint16), truth
 
 
 def objects_of(labels, region, limit):
