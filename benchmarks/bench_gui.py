@@ -44,25 +44,38 @@ TICK_MS = 20
 
 # ------------------------------------------------------------------ timing
 class GapMeter:
-    """Perf-counter stamps of a 20 ms PreciseTimer on the GUI thread."""
+    """Perf-counter and GUI-thread CPU stamps of a 20 ms PreciseTimer on the GUI thread.
+
+    The CPU time the GUI thread used between two ticks says how much of a gap
+    was work in this process and how much was waiting for a core (the
+    machine is shared: at load 8 a gap can be several times its work).
+    """
 
     def __init__(self) -> None:
         from qtpy.QtCore import Qt, QTimer
 
         self.ticks: List[float] = []
+        self.cpu: List[float] = []
         self.timer = QTimer()
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.setInterval(TICK_MS)
-        self.timer.timeout.connect(lambda: self.ticks.append(time.perf_counter()))
+        self.timer.timeout.connect(self._tick)
         self.timer.start()
 
+    def _tick(self) -> None:
+        self.ticks.append(time.perf_counter())
+        self.cpu.append(time.thread_time())
+
     def window(self, start: float, stop: float) -> Dict[str, float]:
-        """Worst gap (minus one tick) and the number of gaps over 100 ms between ``start`` and ``stop``."""
-        stamps = [start] + [t for t in self.ticks if start < t <= stop] + [stop]
+        """Worst gap (minus one tick), its GUI-thread CPU, and the gaps over 100 ms in ``[start, stop]``."""
+        inside = [i for i, t in enumerate(self.ticks) if start < t <= stop]
+        stamps = [start] + [self.ticks[i] for i in inside] + [stop]
         gaps = np.diff(stamps) * 1000.0
+        cpu = np.diff([self.cpu[i] for i in inside]) * 1000.0 if len(inside) > 1 else np.zeros(0)
         return {
             "freeze_ms": float(max(gaps.max(initial=0.0) - TICK_MS, 0.0)),
             "gaps_over_100ms": int((gaps > 100 + TICK_MS).sum()),
+            "freeze_cpu_ms": round(float(cpu.max(initial=0.0)), 1),
         }
 
 
@@ -311,14 +324,16 @@ class DrawStamps:
 
 def measure_redraw(viewer, meter: GapMeter, repeats: int = 5) -> Dict[str, Any]:
     """napari's own cost of one canvas redraw: the freeze when the camera zooms by 1 %."""
-    freezes = []
+    freezes, cpus = [], []
     for i in range(repeats):
         start = time.perf_counter()
         viewer.camera.zoom = viewer.camera.zoom * (1.01 if i % 2 else 1 / 1.01)
         spin(0.5)
-        freezes.append(meter.window(start, time.perf_counter())["freeze_ms"])
+        window = meter.window(start, time.perf_counter())
+        freezes.append(window["freeze_ms"])
+        cpus.append(window["freeze_cpu_ms"])
     return {"freeze_ms": round(float(np.median(freezes)), 1), "runs_ms": [round(f) for f in freezes],
-            "load": round(os.getloadavg()[0], 2)}
+            "freeze_cpu_ms": round(float(np.median(cpus)), 1), "load": round(os.getloadavg()[0], 2)}
 
 
 def measure_live(viewer, meter: GapMeter, repeats: int = 5) -> Dict[str, Any]:
@@ -335,7 +350,7 @@ def measure_live(viewer, meter: GapMeter, repeats: int = 5) -> Dict[str, Any]:
     widget._run_button.native.click()
     wait_until(lambda: not widget.busy and output in viewer.layers, 60)
     spin(0.5)
-    latencies, freezes = [], []
+    latencies, freezes, cpus = [], [], []
     rng = np.random.default_rng(0)
     ys, xs = np.nonzero(np.asarray(seeds.data) == 0)  # a stroke where no seed is yet
     for i in range(repeats):
@@ -371,11 +386,14 @@ def measure_live(viewer, meter: GapMeter, repeats: int = 5) -> Dict[str, Any]:
         layer.events.data.disconnect(stamp)
         spin(0.4)
         latencies.append(shown - start if shown is not None else float("nan"))
-        freezes.append(meter.window(start, time.perf_counter())["freeze_ms"])
+        window = meter.window(start, time.perf_counter())
+        freezes.append(window["freeze_ms"])
+        cpus.append(window["freeze_cpu_ms"])
     widget._live.value = False
     return {"stroke_to_redraw_s": [round(v, 3) for v in latencies],
             "median_stroke_to_redraw_s": round(float(np.nanmedian(latencies)), 3),
-            "freeze_ms": round(max(freezes), 1), "load": round(os.getloadavg()[0], 2)}
+            "freeze_ms": round(max(freezes), 1), "freeze_cpu_ms": round(max(cpus), 1),
+            "load": round(os.getloadavg()[0], 2)}
 
 
 CASES: Dict[str, Callable] = {
@@ -404,7 +422,7 @@ def _median(values: List[Any]) -> Optional[float]:
 
 def summarize(runs: List[Dict[str, Any]], idle_ms: float) -> Dict[str, Any]:
     """Medians over the repeats of one case, and the freeze as a ratio to the idle baseline."""
-    keys = ("freeze_ms", "gaps_over_100ms", "gui_updates", "seconds", "cancel_s", "median_stroke_to_redraw_s",
+    keys = ("freeze_ms", "freeze_cpu_ms", "gaps_over_100ms", "gui_updates", "seconds", "cancel_s", "median_stroke_to_redraw_s",
             "load")
     summary = {f"median_{k}" if not k.startswith("median") else k: _median([r.get(k) for r in runs])
                for k in keys if any(k in r for r in runs)}

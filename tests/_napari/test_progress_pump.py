@@ -108,3 +108,64 @@ def test_a_short_job_never_enters_the_activity_dock_and_a_long_one_updates_it_sp
     elapsed = time.perf_counter() - made[0]
     assert len(changes) <= 2 * (2 * elapsed + 1)  # value and text at most twice a second
     assert flood._pump.updates > len(changes) / 2  # while the widget's own bar moved ten times a second
+
+
+def test_a_job_ending_while_napari_makes_its_activity_bar_leaves_no_bar_open(qtbot, monkeypatch):
+    # napari runs the event loop inside the bar's constructor: the job's end can be handled there
+    from qtpy.QtWidgets import QWidget
+
+    from napari_segkit._napari import _progress_pump
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    pump = _progress_pump.ProgressPump(parent, lambda fraction, message: None, activity_delay_ms=0)
+    made = []
+
+    def bar_while_the_job_ends(description, on_cancel):
+        bar = napari_progress(total=10, desc=description)
+        made.append(bar)
+        pump.stop(flush=False)  # what a nested event loop may run
+        return bar
+
+    monkeypatch.setattr(_progress_pump, "_activity_bar", bar_while_the_job_ends)
+    pump.start("job")
+    assert pump.activity_bar is None and made and made[0] not in napari_progress._all_instances
+    monkeypatch.undo()
+    pump.start("next job")  # the next job gets its bar as usual
+    assert pump.activity_bar in napari_progress._all_instances
+    pump.stop()
+    assert pump.activity_bar is None
+
+
+def test_the_widget_bar_moves_without_a_synchronous_repaint(qtbot):
+    # QProgressBar.setValue repaints at once; in napari's window that composes the whole window
+    from qtpy.QtCore import QEvent, QObject
+    from qtpy.QtWidgets import QProgressBar
+
+    from napari_segkit._napari._progress_pump import set_bar_value
+
+    class Paints(QObject):
+        count = 0
+
+        def eventFilter(self, obj, event):  # noqa: N802 (Qt's name)
+            if event.type() == QEvent.Type.Paint:
+                Paints.count += 1
+            return False
+
+    bar = QProgressBar()
+    bar.setRange(0, 1000)
+    qtbot.addWidget(bar)
+    bar.show()
+    qtbot.waitExposed(bar)
+    qtbot.wait(200)  # the first paint done
+    paints = Paints()
+    bar.installEventFilter(paints)
+    changed = []
+    bar.valueChanged.connect(changed.append)
+    bar.setValue(500)
+    assert Paints.count == 1  # plain setValue: painted inside the call
+    set_bar_value(bar, 900)
+    assert bar.value() == 900 and changed == [500, 900] and Paints.count == 1  # nothing painted yet
+    qtbot.waitUntil(lambda: Paints.count == 2, timeout=2000)  # painted by the event loop
+    set_bar_value(bar, 900)
+    assert changed == [500, 900]

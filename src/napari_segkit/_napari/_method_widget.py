@@ -29,7 +29,7 @@ from ._layers import CHANNEL_CHOICES, ImageInput, LayerInput, current_plane, ima
 from ._layers import layer_choices, unwrap
 from ._live import LiveRecut
 from ._outputs import OutputLayers
-from ._progress_pump import ProgressPump
+from ._progress_pump import ProgressPump, set_bar_value
 from ._worker import ProgressRelay, install_close_filter, start_job_worker
 
 if TYPE_CHECKING:
@@ -325,7 +325,7 @@ class MethodWidget(Container):
     def _on_progress(self, fraction: float, message: str) -> None:
         if not self._alive() or self._job is None or self._job.cancelled:
             return
-        self._progress.value = int(round(1000 * min(max(fraction, 0.0), 1.0)))
+        set_bar_value(self._progress, round(1000 * min(max(fraction, 0.0), 1.0)))
         if message:
             self._set_status(message)
 
@@ -340,7 +340,7 @@ class MethodWidget(Container):
             self._fail(result.error)
         else:
             written = self._write_outputs(result)
-            self._progress.value = 1000
+            set_bar_value(self._progress, 1000)
             level = f" (pyramid level {result.level})" if result.level else ""
             names = ", ".join(repr(layer.name) for layer in written)
             self._set_status(f"done in {result.seconds:.1f} s{level}" + (f" -> {names}" if names else ""))
@@ -392,7 +392,7 @@ class MethodWidget(Container):
             self._run_button.tooltip = None
         self._cancel_button.enabled = running
         if running:
-            self._progress.value = 0
+            set_bar_value(self._progress, 0)
 
     def _set_status(self, text: str) -> None:
         try:
