@@ -1,4 +1,4 @@
-"""The tight-box prior: a whole cell in its box, not only its bright nucleus; loose boxes unharmed."""
+"""Boxes drawn tight: a whole cell in its box, not only its bright nucleus; loose boxes unharmed; a box's pad stays background for its neighbours."""
 
 import warnings
 
@@ -74,3 +74,17 @@ def test_thin_pinned_path_is_not_supported():
     assert not pins_supported(mask | path, path)
     mask[8:13, 15:19] = True
     assert pins_supported(mask | path, path)
+
+
+def test_all_boxes_of_a_dense_field_at_once():
+    from napari_segkit.samples import nuclei_2d
+
+    sample = nuclei_2d((256, 256), n_nuclei=25, rng=7)
+    ids = np.unique(sample.labels)[1:]
+    boxes = np.stack([ClickRobot(sample.labels == i).first_box() for i in ids])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = grabcut(sample.image, boxes, rng=0)
+    scores = [iou(out == k + 1, sample.labels == i) for k, i in enumerate(ids)]
+    # with whole neighbouring boxes left out of the background samples (not only their interiors): 0.83
+    assert np.mean(scores) > 0.87 and min(scores) > 0.6, np.round(scores, 2)

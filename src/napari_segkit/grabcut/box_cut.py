@@ -21,6 +21,7 @@ from .core import (
 from .crop import axis_margins, normalise_crop, object_crop, with_denoised
 from .fallback import contrast_fallback
 from .seeds import BACKGROUND
+from .tightness import TIGHT_SLACK_PIXELS
 
 __all__ = ["BoxCut", "cut_box", "MAX_BAND_SAMPLES"]
 
@@ -76,7 +77,9 @@ def cut_box(
     """GrabCut of box ``k`` of ``boxes`` (spatial boxes of one frame).
 
     Background samples come from a margin around the box, leaving out the
-    other boxes (they hold other objects).  Returns the cut and its final
+    other boxes (they hold other objects) except their outer
+    ``TIGHT_SLACK_PIXELS`` (the pad between a box and its object, which
+    holds the dark gaps and blurred rims next to objects).  Returns the cut and its final
     (object, background) mixtures.
     """
     shape = tuple(image.shape[:-1])
@@ -102,7 +105,9 @@ def cut_box(
     for other, obox in boxes.items():
         if other == k:
             continue
-        sl = _intersect(obox, crop.crop)
+        # the outer few pixels of a box are its pad (background next to its object): they stay
+        inner = np.stack([obox[0] + TIGHT_SLACK_PIXELS, obox[1] - TIGHT_SLACK_PIXELS])
+        sl = _intersect(inner, crop.crop) if np.all(inner[1] > inner[0]) else None
         if sl is not None:
             band_mask[sl] = False
     if object_seeds is not None:
