@@ -1,28 +1,31 @@
-"""Training under a CPU time budget, on real and synthetic cells: accuracy, post-processing, TTA, Farabet.
+"""Training under a CPU-second budget, on real and synthetic cells: architectures, schedules, augmentation, patches.
 
-Real data (``../shared/devdata``, or ``$SEGKIT_DEVDATA``): each dense whole-cell
-set (kc167, macrophage, neuron, membrane) is cut into a left and a right half;
-a network is trained on the left half for ``--budget`` seconds and scored on
-the right half (instance F1 at IoU 0.5 and 0.75, foreground Dice, boundary F1
-of the foreground within 2 px).  Synthetic: ``samples.rods_2d`` (touching
-rod-shaped bacteria), trained on one image, scored on another.
+Real data (``/work/shared/devdata``, ``../shared/devdata`` or ``$SEGKIT_DEVDATA``):
+each dense whole-cell set (kc167, neuron, ...) is cut into a left and a right
+half; a network is trained on the left half and scored on the right half.
+Synthetic: ``rods_2d`` (touching rod-shaped bacteria) and ``nuclei_2d`` (40
+nuclei in 256 x 256), trained on seed 0, scored on seed 1.
 
-For each trained U-Net the script also reports
+Every training gets the same budget in **CPU seconds of this process**
+(``train_model(budget_clock="cpu")``), so the load of a shared machine does
+not change what a budget buys; with one torch thread a CPU second is a core
+second.  Scores: instance F1 at IoU 0.5 and 0.75, foreground Dice, boundary
+F1 of the foreground within 2 px; for Farabet's network also with superpixel
+voting (instances and the semantic foreground's boundary F1).
 
-- the post-processing sweep (seed threshold, foreground threshold, minimum
-  size as a fraction of the training objects' median area) on the test half;
-- test-time augmentation (8 views): gain and cost;
+Variants (``--variants``): ``default``, ``constant-lr`` (no cosine decay),
+``aug-none`` / ``aug-flips`` / ``aug-strong`` (augmentation levels),
+``patch-96`` / ``patch-192``.  ``--sweep`` adds the post-processing sweep
+and ``--tta`` test-time augmentation for U-Nets.
 
-and, at the same training time, Farabet's multi-scale network with and
-without superpixel voting; ``--schedules`` adds the learning-rate schedule and
-patch size comparison on kc167.
+Run (long; the machine is shared, so under nice; one training at a time)::
 
-Run (long; the machine is shared, so under nice)::
+    nice -n 10 python benchmarks/bench_training.py --budget 120 --threads 1 \
+        --sets kc167_cells_2d neuron_cells_2d rods_2d nuclei_2d --architectures unet farabet \
+        --out /tmp/bench_training.jsonl
 
-    nice -n 10 python benchmarks/bench_training.py --budget 90 --out /tmp/bench_training.json
-
-Results are printed as a table and written as JSON; the machine's load
-(``os.getloadavg``) is recorded with them.
+One JSON line per run is printed and appended to ``--out``, with the load
+average (``os.getloadavg``) at its end.
 """
 
 from __future__ import annotations
@@ -40,13 +43,26 @@ REAL_SETS = ("kc167_cells_2d", "macrophage_cells_2d", "neuron_cells_2d", "membra
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
 FOREGROUND = (0.3, 0.4, 0.5, 0.6)
 MIN_SIZE_FRACTIONS = (0.0, 0.1, 0.25)
+SYNTHETIC_SETS = ("rods_2d", "nuclei_2d")
+VARIANTS = {
+    "default": {},
+    "constant-lr": {"lr_schedule": "constant"},
+    "aug-none": {"augment": "none"},
+    "aug-flips": {"augment": "flips"},
+    "aug-strong": {"augment": "strong"},
+    "patch-96": {"patch_shape": 96},
+    "patch-192": {"patch_shape": 192},
+}
 
 
 def devdata() -> Path:
     env = os.environ.get("SEGKIT_DEVDATA")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[1] / ".." / "shared" / "devdata"
+    for root in (Path("/work/shared/devdata"), Path(__file__).resolve().parents[1] / ".." / "shared" / "devdata"):
+        if root.is_dir():
+            return root
+    return Path("/work/shared/devdata")
 
 
 def load_halves(name: str):
@@ -65,6 +81,18 @@ def load_halves(name: str):
     left = relabel_sequential(labels[:, :half])[0]
     right = relabel_sequential(labels[:, half:])[0]
     return image[:, :half], left, image[:, half:], right, channel_axis
+
+
+def load_set(name: str):
+    """``(train_image, train_labels, test_image, test_labels, channel_axis, kind)`` for a real or synthetic set."""
+    if name in SYNTHETIC_SETS:
+        from napari_segkit import samples
+
+        make = samples.rods_2d if name == "rods_2d" else lambda rng: samples.nuclei_2d(n_nuclei=40, rng=rng)
+        train_sample, test_sample = make(rng=0), make(rng=1)
+        return (train_sample.image, train_sample.labels, test_sample.image, test_sample.labels, None,
+                "SYNTHETIC")
+    return (*load_halves(name), "REAL")
 
 
 def boundary_f1(pred_fg: np.ndarray, ref_fg: np.ndarray, tolerance: int = 2) -> float:
@@ -98,112 +126,89 @@ def scores(labels: np.ndarray, truth: np.ndarray) -> dict:
 def train(images, labels, *, architecture, budget, channel_axis, rng=0, **kwargs):
     from napari_segkit.models import train_model
 
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     model = train_model(images, labels, architecture=architecture, channel_axis=channel_axis,
-                        time_budget=budget, rng=rng, **kwargs)
+                        time_budget=budget, budget_clock="cpu", rng=rng, **kwargs)
     t = model.config["training"]
-    return model, {"seconds": round(time.perf_counter() - start, 1), "epochs": len(t["history"]),
-                   "best_epoch": t["best_epoch"], "stopped_by": t["stopped_by"]}
+    history = t["history"]
+    return model, {"cpu_seconds": round(time.process_time() - cpu, 1),
+                   "wall_seconds": round(time.perf_counter() - wall, 1), "epochs": len(history),
+                   "best_epoch": t["best_epoch"], "stopped_by": t["stopped_by"],
+                   "val_loss": [None if r["val_loss"] is None else round(r["val_loss"], 3) for r in history]}
 
 
-def evaluate_unet(model, test_image, test_labels, train_labels, channel_axis) -> dict:
+def evaluate(model, test_image, test_labels, train_labels, channel_axis, *, superpixel_size=None, tta=False,
+             sweep=False) -> dict:
+    """Scores of ``predict_labels``' default instances; with ``superpixel_size`` also voted; TTA and sweep on request."""
     from napari_segkit.models import predict_probabilities
-    from napari_segkit.models.instances import instances_from_probabilities
+    from napari_segkit.models.postprocess import labels_from_probabilities
 
-    start = time.perf_counter()
+    cpu = time.process_time()
     prob = predict_probabilities(test_image, model, channel_axis=channel_axis)
-    plain_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    prob_tta = predict_probabilities(test_image, model, channel_axis=channel_axis, tta=True)
-    tta_seconds = time.perf_counter() - start
-    sizes = np.bincount(train_labels.ravel())[1:]
-    median_area = float(np.median(sizes[sizes > 0]))
-    out = {"default": scores(instances_from_probabilities(prob), test_labels),
-           "tta": scores(instances_from_probabilities(prob_tta), test_labels),
-           "predict_seconds": round(plain_seconds, 2), "tta_seconds": round(tta_seconds, 2),
-           "median_train_area": median_area, "sweep": []}
-    for t in THRESHOLDS:
-        for fg in FOREGROUND:
-            for frac in MIN_SIZE_FRACTIONS:
-                labels = instances_from_probabilities(prob, threshold=t, foreground_threshold=fg,
-                                                      min_size=int(frac * median_area))
-                out["sweep"].append({"threshold": t, "foreground": fg, "min_size_fraction": frac,
-                                     **scores(labels, test_labels)})
+    out = {"predict_cpu_seconds": round(time.process_time() - cpu, 2),
+           "default": scores(labels_from_probabilities(prob, model), test_labels)}
+    if superpixel_size:
+        common = dict(superpixel_size=superpixel_size, image=test_image, channel_axis=channel_axis)
+        out["voted"] = scores(labels_from_probabilities(prob, model, **common), test_labels)
+        semantic = labels_from_probabilities(prob, model, output="semantic")
+        voted = labels_from_probabilities(prob, model, output="semantic", **common)
+        out["semantic_boundary_f1"] = round(boundary_f1(semantic > 0, test_labels > 0), 4)
+        out["semantic_voted_boundary_f1"] = round(boundary_f1(voted > 0, test_labels > 0), 4)
+    if tta:
+        cpu = time.process_time()
+        prob_tta = predict_probabilities(test_image, model, channel_axis=channel_axis, tta=True)
+        out["tta_cpu_seconds"] = round(time.process_time() - cpu, 2)
+        out["tta"] = scores(labels_from_probabilities(prob_tta, model), test_labels)
+    if sweep:
+        from napari_segkit.models.instances import instances_from_probabilities
+
+        sizes = np.bincount(train_labels.ravel())[1:]
+        median_area = float(np.median(sizes[sizes > 0]))
+        out["sweep"] = [
+            {"threshold": t, "foreground": fg, "min_size_fraction": frac,
+             **scores(instances_from_probabilities(prob, threshold=t, foreground_threshold=fg,
+                                                   min_size=int(frac * median_area)), test_labels)}
+            for t in THRESHOLDS for fg in FOREGROUND for frac in MIN_SIZE_FRACTIONS]
     return out
-
-
-def evaluate_farabet(model, test_image, test_labels, channel_axis, superpixel_size) -> dict:
-    from napari_segkit.models import predict_labels
-
-    start = time.perf_counter()
-    plain = predict_labels(test_image, model, channel_axis=channel_axis)
-    seconds = time.perf_counter() - start
-    voted = predict_labels(test_image, model, channel_axis=channel_axis, superpixel_size=superpixel_size)
-    semantic = predict_labels(test_image, model, channel_axis=channel_axis, output="semantic")
-    semantic_voted = predict_labels(test_image, model, channel_axis=channel_axis, output="semantic",
-                                    superpixel_size=superpixel_size)
-    return {"default": scores(plain, test_labels), "voted": scores(voted, test_labels),
-            "semantic_boundary_f1": round(boundary_f1(semantic > 0, test_labels > 0), 4),
-            "semantic_voted_boundary_f1": round(boundary_f1(semantic_voted > 0, test_labels > 0), 4),
-            "predict_seconds": round(seconds, 2)}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=float, default=90.0, help="training seconds per network")
-    parser.add_argument("--sets", nargs="*", default=list(REAL_SETS))
-    parser.add_argument("--no-farabet", action="store_true")
-    parser.add_argument("--no-rods", action="store_true")
-    parser.add_argument("--schedules", action="store_true", help="also compare LR schedules and patch sizes")
-    parser.add_argument("--superpixel-size", type=int, default=30)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", default=None)
+    parser.add_argument("--budget", type=float, default=120.0, help="training CPU seconds per network")
+    parser.add_argument("--sets", nargs="*", default=["kc167_cells_2d", "neuron_cells_2d", *SYNTHETIC_SETS])
+    parser.add_argument("--architectures", nargs="*", default=["unet", "farabet"])
+    parser.add_argument("--variants", nargs="*", default=["default"], choices=list(VARIANTS))
+    parser.add_argument("--superpixel-size", type=int, default=30, help="Farabet's voting (0: off)")
+    parser.add_argument("--tta", action="store_true", help="also test-time augmentation (U-Net)")
+    parser.add_argument("--sweep", action="store_true", help="also the post-processing sweep (U-Net)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rng", type=int, default=0)
+    parser.add_argument("--out", default=None, help="append one JSON line per run to this file")
     args = parser.parse_args(argv)
 
     import torch
 
     torch.set_num_threads(args.threads)
-    results = {"budget": args.budget, "threads": args.threads, "load_start": os.getloadavg(), "runs": []}
-
-    def record(entry):
-        entry["load"] = [round(v, 2) for v in os.getloadavg()]
-        results["runs"].append(entry)
-        print(json.dumps({k: v for k, v in entry.items() if k != "sweep"}), flush=True)
-        if args.out:
-            Path(args.out).write_text(json.dumps(results, indent=1))
-
-    if devdata().is_dir():
+    for variant in args.variants:
         for name in args.sets:
-            tr_img, tr_lab, te_img, te_lab, axis = load_halves(name)
-            model, info = train(tr_img, tr_lab, architecture="unet", budget=args.budget, channel_axis=axis)
-            entry = {"data": name, "kind": "real", "architecture": "unet", **info,
-                     **evaluate_unet(model, te_img, te_lab, tr_lab, axis)}
-            record(entry)
-            if not args.no_farabet:
-                model, info = train(tr_img, tr_lab, architecture="farabet", budget=args.budget, channel_axis=axis)
-                record({"data": name, "kind": "real", "architecture": "farabet", **info,
-                        **evaluate_farabet(model, te_img, te_lab, axis, args.superpixel_size)})
-        if args.schedules:
-            tr_img, tr_lab, te_img, te_lab, axis = load_halves("kc167_cells_2d")
-            for label, kwargs in [("constant lr", {"lr_schedule": "constant"}),
-                                  ("patch 96", {"patch_shape": 96}), ("patch 192", {"patch_shape": 192})]:
-                model, info = train(tr_img, tr_lab, architecture="unet", budget=args.budget, channel_axis=axis,
-                                    **kwargs)
-                entry = {"data": "kc167_cells_2d", "kind": "real", "architecture": "unet", "variant": label,
-                         **info, **evaluate_unet(model, te_img, te_lab, tr_lab, axis)}
-                entry.pop("sweep")
-                record(entry)
-    else:
-        print(f"no dev data at {devdata()}: real-data figures skipped", file=sys.stderr)
-
-    if not args.no_rods:
-        from napari_segkit.samples import rods_2d
-
-        train_sample, test_sample = rods_2d(rng=0), rods_2d(rng=1)
-        model, info = train(train_sample.image, train_sample.labels, architecture="unet", budget=args.budget,
-                            channel_axis=None)
-        record({"data": "rods_2d", "kind": "synthetic", "architecture": "unet", **info,
-                **evaluate_unet(model, test_sample.image, test_sample.labels, train_sample.labels, None)})
+            if name not in SYNTHETIC_SETS and not (devdata() / f"{name}_image.tif").is_file():
+                print(f"no dev data {name!r} at {devdata()}: skipped", file=sys.stderr)
+                continue
+            tr_img, tr_lab, te_img, te_lab, axis, kind = load_set(name)
+            for architecture in args.architectures:
+                model, info = train(tr_img, tr_lab, architecture=architecture, budget=args.budget,
+                                    channel_axis=axis, rng=args.rng, **VARIANTS[variant])
+                is_unet = architecture == "unet"
+                entry = {"data": name, "kind": kind, "architecture": architecture, "variant": variant,
+                         "budget_cpu_s": args.budget, "threads": args.threads, "rng": args.rng, **info,
+                         **evaluate(model, te_img, te_lab, tr_lab, axis,
+                                    superpixel_size=None if is_unet else args.superpixel_size or None,
+                                    tta=args.tta and is_unet, sweep=args.sweep and is_unet),
+                         "load": [round(v, 2) for v in os.getloadavg()]}
+                print(json.dumps({k: v for k, v in entry.items() if k != "sweep"}), flush=True)
+                if args.out:
+                    with open(args.out, "a") as f:
+                        f.write(json.dumps(entry) + "\n")
     return 0
 
 

@@ -248,7 +248,7 @@ def test_bad_inputs(change, match):
 
 
 def test_plateau_rule():
-    from napari_segkit.models.training import _plateau
+    from napari_segkit.models.schedule import plateau as _plateau
 
     def history(losses):
         return [{"val_loss": v} for v in losses]
@@ -266,7 +266,7 @@ def test_plateau_rule():
 def test_cosine_rate_decays_to_five_percent():
     import torch
 
-    from napari_segkit.models.training import _set_rate
+    from napari_segkit.models.schedule import set_rate as _set_rate
 
     optimiser = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=1.0)
     rates = []
@@ -280,13 +280,28 @@ def test_cosine_rate_decays_to_five_percent():
 
 
 def test_a_budget_without_epochs_stops_when_validation_stops_improving(one_thread, monkeypatch):
-    from napari_segkit.models import training
+    from napari_segkit.models import schedule
 
-    monkeypatch.setattr(training, "PLATEAU_EPOCHS", 1)
-    monkeypatch.setattr(training, "PLATEAU_GAIN", 0.99)  # demands a 99 % gain per epoch
+    monkeypatch.setattr(schedule, "PLATEAU_EPOCHS", 1)
+    monkeypatch.setattr(schedule, "PLATEAU_GAIN", 0.99)  # demands a 99 % gain per epoch
     image, labels, args = _tiny(epochs=None, time_budget=600.0, validation_fraction=0.5)
     model = train_model([image, image[::-1]], [labels, labels[::-1]], **args)
     assert model.config["training"]["stopped_by"] == "converged"
     assert len(model.history) == 2
     with pytest.raises(InputError, match="lr_schedule must be one of"):
         train_model(image, labels, **{**args, "lr_schedule": "step"})
+    with pytest.raises(InputError, match="budget_clock must be one of .* got 'gpu'"):
+        train_model(image, labels, **{**args, "budget_clock": "gpu"})
+    with pytest.raises(InputError, match="augment must be True, False or one of .* got 'heavy'"):
+        train_model(image, labels, **{**args, "augment": "heavy"})
+
+
+def test_a_cpu_budget_counts_this_process_cpu_time(one_thread):
+    import time
+
+    # a progress callback that sleeps: wall time passes, CPU time hardly does
+    image, labels, args = _tiny(epochs=None, time_budget=0.5, validation_fraction=0.0)
+    model = train_model(image, labels, **args, budget_clock="cpu", progress=lambda f, m: time.sleep(0.02))
+    record = model.config["training"]
+    assert record["budget_clock"] == "cpu" and record["stopped_by"] == "time budget"
+    assert 0.5 <= record["budget_seconds"] < record["seconds"]

@@ -7,223 +7,29 @@ import logging
 import math
 import numbers
 import time
-import warnings
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from .._errors import Cancelled, InputError
 from .._progress import Reporter
-from .._validation import as_image_array, check_channel_axis, check_finite, check_spacing
-from .fine_tune import check_init_fits, check_init_model, earlier_rounds, round_summary
-from .label_checks import as_instance_labels, check_trainable
-from .normalise import DEFAULT_NORMALISATION, normalise
+from .._validation import check_spacing, validate_options
 from .checkpoint import check_network_size
+from .fine_tune import check_init_fits, check_init_model, earlier_rounds, round_summary
+from .normalise import DEFAULT_NORMALISATION
+from .patches import augmentation, choose_patch_shape, sample_patch
 from .registry import get_architecture
 from .running_stats import UnbiasedRunningStats
-from .targets import IGNORE, TARGET_CLASSES, distance_targets, instance_targets, target_kind
-from .._validation import validate_options
+from .schedule import BUDGET_CLOCKS, LR_SCHEDULES, TrainingClock, plateau, set_rate
+from .targets import IGNORE, TARGET_CLASSES, target_kind
+from .training_data import check_count, prepare_training_data, split_validation, validation_crop
 
 __all__ = ["train_model"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIME_BUDGET = 600.0
-#: Stopping rule with validation data: stop when the best validation loss has
-#: not improved by at least PLATEAU_GAIN (relative) for the last
-#: max(PLATEAU_EPOCHS, PLATEAU_FRACTION x epochs so far) epochs.
-PLATEAU_EPOCHS = 12
-PLATEAU_FRACTION = 0.3
-PLATEAU_GAIN = 0.01
-#: Learning-rate schedules: "cosine" decays from learning_rate to
-#: FINAL_LR_FRACTION x learning_rate along the run (the time budget's, or the
-#: epochs'), "constant" keeps it.
-LR_SCHEDULES = ("cosine", "constant")
-FINAL_LR_FRACTION = 0.05
-DEFAULT_PATCH = {2: 128, 3: 64}
 CLASS_WEIGHTS = (1.0, 1.0, 2.0)  # boundaries are thin; weight them up
-MAX_VALIDATION_SIDE = {2: 512, 3: 128}
-
-
-def _as_list(value: Any, name: str) -> List[Any]:
-    if value is None:
-        raise InputError(f"{name} is None; expected an array or a sequence of arrays")
-    if hasattr(value, "ndim") and hasattr(value, "shape"):
-        return [value]
-    try:
-        items = list(value)
-    except TypeError:
-        raise InputError(f"{name} must be an array or a sequence of arrays, got {type(value).__name__}") from None
-    if not items:
-        raise InputError(f"{name} is empty; give at least one image and its labels")
-    return items
-
-
-def _check_int(value: Any, name: str, minimum: int = 1) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _prepare(images, labels, channel_axis, spatial_dims, ignore_label, target="boundary"):
-    images = _as_list(images, "images")
-    labels = _as_list(labels, "labels")
-    if len(images) != len(labels):
-        raise InputError(f"got {len(images)} images but {len(labels)} label arrays; give one label array per image")
-    data = []
-    int_labels = []
-    n_channels = None
-    given_dims = spatial_dims
-    for i, (image, label) in enumerate(zip(images, labels)):
-        image = as_image_array(image, name=f"images[{i}]")
-        axis = check_channel_axis(channel_axis, image.ndim, name=f"images[{i}]")
-        plain = image.ndim - (axis is not None)
-        d = spatial_dims if spatial_dims is not None else plain
-        if d not in (2, 3) or plain != d:
-            if given_dims is not None:
-                expected = f"spatial_dims={given_dims} expects a {given_dims}-D"
-            elif spatial_dims is not None:
-                expected = f"images[0] is {spatial_dims}-D; expected a {spatial_dims}-D"
-            else:
-                expected = "expected a 2-D or 3-D"
-            raise InputError(
-                f"images[{i}] has shape {image.shape}: {expected} "
-                "image (plus an optional channel axis); split time series into frames"
-            )
-        if spatial_dims is None:
-            spatial_dims = d
-        chw = image[None] if axis is None else np.moveaxis(image, axis, 0)
-        if n_channels is None:
-            n_channels = chw.shape[0]
-        elif chw.shape[0] != n_channels:
-            raise InputError(f"images[{i}] has {chw.shape[0]} channel(s), images[0] has {n_channels}")
-        check_finite(chw, name=f"images[{i}]")
-        label = as_instance_labels(as_image_array(label, name=f"labels[{i}]"), name=f"labels[{i}]")
-        if label.shape != chw.shape[1:]:
-            raise InputError(
-                f"labels[{i}] has shape {label.shape}, images[{i}] has spatial shape {chw.shape[1:]}; they must match"
-            )
-        int_labels.append(label)
-        make_target = distance_targets if target == "distance" else instance_targets
-        data.append((normalise(chw, DEFAULT_NORMALISATION, name=f"images[{i}]"),
-                     make_target(label, ignore_label=ignore_label)))
-    if not any((t >= 0).any() for _, t in data):
-        raise InputError("labels mark every pixel as ignored; nothing to learn from")
-    if not any((t > 0).any() for _, t in data):
-        raise InputError("labels contain no objects (all background); label at least a few cells")
-    check_trainable(int_labels, ignore_label)
-    sizes = []
-    for label in int_labels:  # object sizes, for the default minimum size at prediction
-        keep = (label > 0) if ignore_label is None else (label > 0) & (label != ignore_label)
-        counts = np.unique(label[keep], return_counts=True)[1]
-        sizes.extend(counts.tolist())
-    return data, spatial_dims, n_channels, sizes
-
-
-def _split(data, fraction, rng, spatial_dims):
-    if fraction == 0:
-        return data, []
-    if len(data) >= 2:
-        n_val = min(len(data) - 1, max(1, int(round(len(data) * fraction))))
-        order = rng.permutation(len(data))
-        val = [data[i] for i in sorted(order[:n_val])]
-        train = [data[i] for i in sorted(order[n_val:])]
-        return train, val
-    image, target = data[0]
-    axis = int(np.argmax(target.shape))
-    size = target.shape[axis]
-    n_val = int(round(size * fraction))
-    if n_val < 16 or size - n_val < 16:
-        warnings.warn(
-            f"one image of shape {target.shape} is too small to hold out {fraction:.0%} for validation; "
-            "training without validation (the last epoch is kept)",
-            UserWarning,
-            stacklevel=3,
-        )
-        return data, []
-    cut = [slice(None)] * target.ndim
-    keep = list(cut)
-    cut[axis] = slice(size - n_val, size)
-    keep[axis] = slice(0, size - n_val)
-    return (
-        [(image[(slice(None),) + tuple(keep)], target[tuple(keep)])],
-        [(image[(slice(None),) + tuple(cut)], target[tuple(cut)])],
-    )
-
-
-def _patch_shape(train, spatial_dims, align, patch_shape):
-    if patch_shape is not None:
-        if isinstance(patch_shape, numbers.Integral):
-            patch_shape = (int(patch_shape),) * spatial_dims
-        patch_shape = tuple(int(p) for p in patch_shape)
-        if len(patch_shape) != spatial_dims or any(p < 1 for p in patch_shape):
-            raise InputError(f"patch_shape must be {spatial_dims} positive integers, got {patch_shape!r}")
-        largest = [max(t.shape[a] for _, t in train) for a in range(spatial_dims)]
-        cap = [max(align, -(-size // align) * align) for size in largest]
-        wanted = tuple(-(-p // align) * align for p in patch_shape)
-        if any(w > c for w, c in zip(wanted, cap)):
-            warnings.warn(f"patch_shape {patch_shape} is larger than the largest training image "
-                          f"{tuple(largest)}; using {tuple(min(w, c) for w, c in zip(wanted, cap))}",
-                          UserWarning, stacklevel=3)
-        return tuple(min(w, c) for w, c in zip(wanted, cap))
-    largest = [max(t.shape[a] for _, t in train) for a in range(spatial_dims)]
-    out = []
-    for size in largest:
-        p = min(DEFAULT_PATCH[spatial_dims], size)
-        out.append(max(align, -(-p // align) * align))
-    if spatial_dims >= 2 and out[-1] != out[-2]:  # square in y, x so 90-degree rotations keep the shape
-        side = min(out[-1], out[-2])
-        out[-1] = out[-2] = side
-    return tuple(out)
-
-
-def _elastic(image, target, rng, strength=2.0, smooth=6.0):
-    shape = target.shape
-    grid = np.indices(shape, dtype=np.float32)
-    coords = []
-    for axis in range(len(shape)):
-        field = ndi.gaussian_filter(rng.normal(0.0, 1.0, shape).astype(np.float32), smooth)
-        field *= strength / (np.abs(field).max() + 1e-6)
-        coords.append(grid[axis] + field)
-    warped = np.stack([ndi.map_coordinates(c, coords, order=1, mode="reflect") for c in image])
-    warped_target = ndi.map_coordinates(target, coords, order=0, mode="nearest")
-    return warped.astype(np.float32), warped_target
-
-
-def _sample_patch(train, patch, rng, augment, weights):
-    index = rng.choice(len(train), p=weights)
-    image, target = train[index]
-    pads = [max(0, p - s) for p, s in zip(patch, target.shape)]
-    if any(pads):
-        image = np.pad(image, [(0, 0)] + [(0, p) for p in pads], mode="reflect" if all(
-            p < s for p, s in zip(pads, target.shape)) else "edge")
-        target = np.pad(target, [(0, p) for p in pads], constant_values=IGNORE)
-    starts = [int(rng.integers(0, s - p + 1)) for s, p in zip(target.shape, patch)]
-    window = tuple(slice(a, a + p) for a, p in zip(starts, patch))
-    x = image[(slice(None),) + window].astype(np.float32, copy=True)
-    y = target[window].copy()
-    if augment:
-        for axis in range(y.ndim):
-            if rng.random() < 0.5:
-                x = np.flip(x, axis + 1)
-                y = np.flip(y, axis)
-        k = int(rng.integers(0, 4)) if patch[-1] == patch[-2] else 2 * int(rng.integers(0, 2))
-        if k:
-            x = np.rot90(x, k, axes=(-2, -1))
-            y = np.rot90(y, k, axes=(-2, -1))
-        scale = rng.uniform(0.8, 1.2, size=(x.shape[0],) + (1,) * y.ndim).astype(np.float32)
-        shift = rng.uniform(-0.1, 0.1, size=(x.shape[0],) + (1,) * y.ndim).astype(np.float32)
-        x = x * scale + shift
-        if rng.random() < 0.3:
-            x, y = _elastic(np.ascontiguousarray(x), np.ascontiguousarray(y), rng)
-    return np.ascontiguousarray(x, dtype=np.float32), np.ascontiguousarray(y, dtype=np.int64)
-
-
-def _validation_crop(image, target, spatial_dims):
-    side = MAX_VALIDATION_SIDE[spatial_dims]
-    window = tuple(slice(max(0, (s - side) // 2), max(0, (s - side) // 2) + min(s, side)) for s in target.shape)
-    return image[(slice(None),) + window], target[window]
 
 
 @validate_options
@@ -240,12 +46,13 @@ def train_model(
     ignore_label: Optional[int] = None,
     epochs: Optional[int] = None,
     time_budget: Optional[float] = None,
+    budget_clock: str = "wall",
     steps_per_epoch: Optional[int] = None,
     batch_size: int = 4,
     patch_shape: Optional[Sequence[int] | int] = None,
     learning_rate: float = 1e-3,
     lr_schedule: str = "cosine",
-    augment: bool = True,
+    augment: Any = True,
     validation_fraction: float = 0.2,
     device: Any = None,
     rng: Any = None,
@@ -299,6 +106,10 @@ def train_model(
         until validation has stopped improving: no new best validation loss
         (by at least 1 %, relative) for the last max(12, 30 % of the epochs
         so far) epochs (``stopped_by == "converged"``).
+    budget_clock : {"wall", "cpu"}
+        What ``time_budget`` counts: wall-clock seconds, or CPU seconds of
+        this process (all its threads), which other jobs on a busy machine
+        do not eat into (for benchmarks).
     steps_per_epoch : int, optional
         Batches per epoch; default: enough patches to cover the training
         pixels once (at least 8).
@@ -311,7 +122,12 @@ def train_model(
         ``"cosine"``: the rate decays along a half cosine to 5 % of
         ``learning_rate`` over the run, measured in time when a budget is
         given, else in epochs.
-    augment : bool
+    augment : bool or {"none", "flips", "default", "strong"}
+        ``True`` is ``"default"``: flips, 90-degree rotations, intensity
+        x U(0.8, 1.2) + U(-0.1, 0.1) per channel and, for 30 % of the
+        patches, an elastic warp of at most 2 pixels; ``"flips"`` only flips
+        and rotates; ``"strong"`` doubles the intensity ranges and the warp
+        and warps 60 % of the patches (see ``models/patches.py``).
     validation_fraction : float
         Fraction of the images (or, with a single image, of its longest
         axis) held out to pick the best epoch; 0 keeps the last epoch.
@@ -388,7 +204,7 @@ def train_model(
                 )
             arch_options.update(options)
     if epochs is not None:
-        epochs = _check_int(epochs, "epochs")
+        epochs = check_count(epochs, "epochs")
     if time_budget is not None:
         if isinstance(time_budget, bool) or not isinstance(time_budget, numbers.Real) or not time_budget > 0:
             raise InputError(f"time_budget must be a positive number of seconds, got {time_budget!r}")
@@ -396,11 +212,14 @@ def train_model(
     if epochs is None and time_budget is None:
         time_budget = DEFAULT_TIME_BUDGET
     max_epochs = epochs if epochs is not None else 10**9  # the budget or the stopping rule ends it
+    if budget_clock not in BUDGET_CLOCKS:
+        raise InputError(f"budget_clock must be one of {list(BUDGET_CLOCKS)}, got {budget_clock!r}")
+    augmentation_level = augmentation(augment)
     if lr_schedule not in LR_SCHEDULES:
         raise InputError(f"lr_schedule must be one of {list(LR_SCHEDULES)}, got {lr_schedule!r}")
-    batch_size = _check_int(batch_size, "batch_size")
+    batch_size = check_count(batch_size, "batch_size")
     if steps_per_epoch is not None:
-        steps_per_epoch = _check_int(steps_per_epoch, "steps_per_epoch")
+        steps_per_epoch = check_count(steps_per_epoch, "steps_per_epoch")
     if not isinstance(validation_fraction, numbers.Real) or not 0.0 <= validation_fraction < 1.0:
         raise InputError(f"validation_fraction must be in [0, 1), got {validation_fraction!r}")
     if not isinstance(learning_rate, numbers.Real) or not learning_rate > 0:
@@ -408,8 +227,8 @@ def train_model(
     if spatial_dims is not None and spatial_dims not in (2, 3):
         raise InputError(f"spatial_dims must be 2 or 3, got {spatial_dims!r}")
 
-    data, spatial_dims, n_channels, int_sizes = _prepare(images, labels, channel_axis, spatial_dims, ignore_label,
-                                                         target)
+    data, spatial_dims, n_channels, int_sizes = prepare_training_data(
+        images, labels, channel_axis, spatial_dims, ignore_label, target)
     if init_model is not None:
         check_init_fits(init_model, spatial_dims, n_channels)
         if spacing is None:
@@ -417,8 +236,8 @@ def train_model(
     voxel_size = list(check_spacing(spacing, spatial_dims))
     generator = np.random.default_rng(rng)
     align = int(architecture_spec.align(**arch_options))
-    train, val = _split(data, float(validation_fraction), generator, spatial_dims)
-    patch = _patch_shape(train, spatial_dims, align, patch_shape)
+    train, val = split_validation(data, float(validation_fraction), generator, spatial_dims)
+    patch = choose_patch_shape(train, spatial_dims, align, patch_shape)
     sizes = np.array([t.size for _, t in train], dtype=float)
     weights = sizes / sizes.sum()
     if steps_per_epoch is None:
@@ -438,9 +257,9 @@ def train_model(
 
     announce(0.0, choice.note)
     network_seed = int(generator.integers(0, 2**31 - 1))
-    val_data = [_validation_crop(i, t, spatial_dims) for i, t in val]
+    val_data = [validation_crop(i, t, spatial_dims) for i, t in val]
     start = time.perf_counter()
-    clock = _Clock(start, epochs, time_budget)
+    clock = TrainingClock(epochs, time_budget, budget_clock)
 
     def fit(dev):
         if init_model is not None:
@@ -465,12 +284,13 @@ def train_model(
                 losses = []
                 out_of_time = False
                 for step in range(steps_per_epoch):
-                    batch = [_sample_patch(train, patch, generator, augment, weights) for _ in range(batch_size)]
+                    batch = [sample_patch(train, patch, generator, augmentation_level, weights)
+                             for _ in range(batch_size)]
                     x = torch.from_numpy(np.stack([b[0] for b in batch])).to(dev)
                     y = torch.from_numpy(np.stack([b[1] for b in batch])).to(dev)
                     if (y == IGNORE).all():
                         continue
-                    _set_rate(optimiser, learning_rate, lr_schedule,
+                    set_rate(optimiser, learning_rate, lr_schedule,
                               clock.fraction(epoch - 1 + step / steps_per_epoch, max_epochs))
                     optimiser.zero_grad(set_to_none=True)
                     running_stats.before_step()
@@ -513,7 +333,7 @@ def train_model(
                 if out_of_time or clock.out_of_time():
                     stopped = "time budget"
                     break
-                if epochs is None and val_data and _plateau(history):
+                if epochs is None and val_data and plateau(history):
                     stopped = "converged"
                     break
         except (Cancelled, KeyboardInterrupt):
@@ -539,6 +359,10 @@ def train_model(
         "best_epoch": best_epoch,
         "stopped_by": stopped,
         "seconds": round(time.perf_counter() - start, 3),
+        "time_budget": time_budget,
+        "budget_clock": budget_clock,
+        "budget_seconds": round(clock.elapsed(), 3),
+        "augment": augment if isinstance(augment, str) else ("default" if augment else "none"),
         "device": str(dev),
         "device_note": device_note,
         "patch_shape": list(patch),
@@ -585,57 +409,6 @@ def _training_loss(network, output, target, loss_fn):
 
 def _median_object_size(sizes: List[int]) -> Optional[float]:
     return float(np.median(sizes)) if sizes else None
-
-
-def _set_rate(optimiser, learning_rate: float, schedule: str, fraction: float) -> None:
-    rate = float(learning_rate)
-    if schedule == "cosine":
-        low = FINAL_LR_FRACTION * rate
-        rate = low + 0.5 * (rate - low) * (1.0 + math.cos(math.pi * min(max(fraction, 0.0), 1.0)))
-    for group in optimiser.param_groups:
-        group["lr"] = rate
-
-
-def _plateau(history: List[Dict[str, Any]]) -> bool:
-    """True when the best validation loss is no longer improving (the rule in the module constants)."""
-    losses = [r["val_loss"] for r in history if r["val_loss"] is not None]
-    window = max(PLATEAU_EPOCHS, int(math.ceil(PLATEAU_FRACTION * len(losses))))
-    if len(losses) <= window:
-        return False
-    before = min(losses[:-window])
-    return min(losses[-window:]) > before * (1.0 - PLATEAU_GAIN)
-
-
-class _Clock:
-    """Elapsed time against the budget, and how an epoch is named in messages."""
-
-    def __init__(self, start: float, epochs: Optional[int], time_budget: Optional[float]) -> None:
-        self.start = start
-        self.epochs = epochs
-        self.time_budget = time_budget
-
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.start
-
-    def out_of_time(self) -> bool:
-        return self.time_budget is not None and self.elapsed() > self.time_budget
-
-    def fraction(self, epoch_progress: float, max_epochs: int) -> float:
-        parts = []
-        if self.epochs is not None:
-            parts.append(epoch_progress / self.epochs)
-        if self.time_budget is not None:
-            parts.append(self.elapsed() / self.time_budget)
-        if not parts:
-            parts.append(epoch_progress / max_epochs)
-        return min(1.0, max(parts))
-
-    def epoch_label(self, epoch: int) -> str:
-        """``epoch 3/10`` when an epoch count rules, ``epoch 3 (42 s of 480 s)`` with a budget."""
-        label = f"epoch {epoch}" if self.epochs is None else f"epoch {epoch}/{self.epochs}"
-        if self.time_budget is not None:
-            label += f" ({self.elapsed():.0f} s of {self.time_budget:.0f} s)"
-        return label
 
 
 def _validation_loss(network, val_data, loss_fn, dev) -> float:
