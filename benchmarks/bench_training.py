@@ -15,7 +15,8 @@ voting (instances and the semantic foreground's boundary F1).
 
 Variants (``--variants``): ``default``, ``constant-lr`` (no cosine decay),
 ``aug-none`` / ``aug-flips`` / ``aug-strong`` (augmentation levels),
-``patch-96`` / ``patch-192``.  ``--sweep`` adds the post-processing sweep
+``patch-96`` / ``patch-192``, ``full-budget`` (the stopping rule off: the
+whole budget is trained).  ``--sweep`` adds the post-processing sweep
 and ``--tta`` test-time augmentation for U-Nets.
 
 Run (long; the machine is shared, so under nice; one training at a time)::
@@ -52,6 +53,7 @@ VARIANTS = {
     "aug-strong": {"augment": "strong"},
     "patch-96": {"patch_shape": 96},
     "patch-192": {"patch_shape": 192},
+    "full-budget": {"epochs": 10**6},  # an epoch cap turns the stopping rule off: the whole budget is used
 }
 
 

@@ -28,6 +28,7 @@ from torch import nn
 
 from .architectures import window_size
 from .backbones import ResNetBackbone, box_mean, crop_to, layers_for, pad_to_multiple, upsample
+from .blocks import class_head, conv_norm_relu
 
 __all__ = ["ASPP", "DeepLabV3"]
 
@@ -61,7 +62,7 @@ class ASPP(nn.Module):
         if image_pooling != "none":
             self.pooling = nn.Sequential(conv(cin, cout, 1), nn.ReLU(inplace=True))
         n = len(branches) + (self.pooling is not None)
-        self.project = nn.Sequential(conv(n * cout, cout, 1, bias=False), norm(cout), nn.ReLU(inplace=True))
+        self.project = conv_norm_relu(conv, norm, n * cout, [cout], kernel=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         outputs = [branch(x) for branch in self.branches]
@@ -118,10 +119,7 @@ class DeepLabV3(nn.Module):
         features = min(4 * int(width), 256) if backbone == "small" else 256
         self.aspp = ASPP(spatial_dims, self.backbone.channels[-1], features, aspp_rates,
                          image_pooling=image_pooling, window=window_size(context, output_stride))
-        self.head = nn.Sequential(
-            conv(features, features, 3, padding=1, bias=False), norm(features), nn.ReLU(inplace=True),
-            conv(features, out_channels, 1),
-        )
+        self.head = class_head(conv, norm, features, features, out_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x, shape = pad_to_multiple(x, self.multiple)

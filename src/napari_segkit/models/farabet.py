@@ -37,6 +37,7 @@ whole-image output (tested).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import List
 
 import torch
@@ -44,6 +45,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .backbones import crop_to, layers_for, pad_to_multiple, upsample
+from .blocks import class_head
 
 __all__ = ["Farabet"]
 
@@ -156,10 +158,8 @@ class Farabet(nn.Module):
         self.pyramid = pyramid
         self.stack = _Stack(spatial_dims, in_channels, width, self.scales)
         features = 4 * width * self.scales
-        self.classifier = nn.Sequential(
-            conv(features, hidden, 1, bias=False), norm(hidden, momentum=BN_MOMENTUM), nn.ReLU(inplace=True),
-            conv(hidden, out_channels, 1),
-        )
+        self.classifier = class_head(conv, partial(norm, momentum=BN_MOMENTUM), features, hidden, out_channels,
+                                     kernel=1)
 
     @property
     def multiple(self) -> int:

@@ -23,6 +23,7 @@ from torch import nn
 
 from .architectures import fcn_skip_stages
 from .backbones import ResNetBackbone, crop_to, layers_for, pad_to_multiple, upsample
+from .blocks import class_head
 
 __all__ = ["FCN", "bilinear_kernel"]
 
@@ -96,10 +97,7 @@ class FCN(nn.Module):
         self.skip_stages = fcn_skip_stages(backbone)[: int(skips)]
         self.multiple = self.backbone.strides[-1]
         top = self.backbone.channels[-1]
-        self.head = nn.Sequential(
-            conv(top, top, 3, padding=1, bias=False), norm(top), nn.ReLU(inplace=True),
-            conv(top, out_channels, 1),
-        )
+        self.head = class_head(conv, norm, top, top, out_channels)
         self.skip_scores = nn.ModuleList()
         self.skip_upsamplers = nn.ModuleList()
         for index in self.skip_stages:

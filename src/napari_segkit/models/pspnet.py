@@ -33,6 +33,7 @@ from torch.nn import functional as F
 
 from .architectures import window_size
 from .backbones import ResNetBackbone, box_mean, crop_to, layers_for, pad_to_multiple, upsample
+from .blocks import class_head
 
 __all__ = ["PSPNet", "PyramidPooling"]
 
@@ -111,15 +112,9 @@ class PSPNet(nn.Module):
         self.ppm = PyramidPooling(spatial_dims, top, bins, pooling=pooling, context=context,
                                   stride=output_stride)
         hidden = max(top // 2, out_channels)
-        self.head = nn.Sequential(
-            conv(self.ppm.out_channels, hidden, 3, padding=1, bias=False), norm(hidden), nn.ReLU(inplace=True),
-            nn.Dropout(0.1), conv(hidden, out_channels, 1),
-        )
+        self.head = class_head(conv, norm, self.ppm.out_channels, hidden, out_channels, dropout=0.1)
         mid = self.backbone.channels[-2]
-        self.aux_head = nn.Sequential(
-            conv(mid, mid, 3, padding=1, bias=False), norm(mid), nn.ReLU(inplace=True),
-            nn.Dropout(0.1), conv(mid, out_channels, 1),
-        )
+        self.aux_head = class_head(conv, norm, mid, mid, out_channels, dropout=0.1)
 
     def forward(self, x: torch.Tensor):
         x, shape = pad_to_multiple(x, self.multiple)

@@ -15,23 +15,14 @@ Any input size goes in: sides are padded at their far end to a multiple of
 
 from __future__ import annotations
 
-from typing import List
-
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from .backbones import crop_to, layers_for, pad_to_multiple
+from .blocks import conv_norm_relu
 
 __all__ = ["SegNet"]
-
-
-def _block(conv, norm, cin: int, widths: List[int]) -> nn.Sequential:
-    layers: List[nn.Module] = []
-    for cout in widths:
-        layers += [conv(cin, cout, 3, padding=1, bias=False), norm(cout), nn.ReLU(inplace=True)]
-        cin = cout
-    return nn.Sequential(*layers)
 
 
 class SegNet(nn.Module):
@@ -66,12 +57,12 @@ class SegNet(nn.Module):
         self.multiple = 2**self.depth
         widths = [int(width) * 2**level for level in range(self.depth)]
         self.encoders = nn.ModuleList(
-            [_block(conv, norm, in_channels if level == 0 else widths[level - 1], [widths[level]] * convs)
+            [conv_norm_relu(conv, norm, in_channels if level == 0 else widths[level - 1], [widths[level]] * convs)
              for level in range(self.depth)]
         )
         # decoder level l takes widths[l] features and hands widths[l - 1] to the level above
         self.decoders = nn.ModuleList(
-            [_block(conv, norm, widths[level], [widths[level]] * (convs - 1) + [widths[max(level - 1, 0)]])
+            [conv_norm_relu(conv, norm, widths[level], [widths[level]] * (convs - 1) + [widths[max(level - 1, 0)]])
              for level in range(self.depth)]
         )
         self.head = conv(widths[0], out_channels, 1)

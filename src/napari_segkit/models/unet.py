@@ -11,11 +11,11 @@ depends on the tile's statistics.
 
 from __future__ import annotations
 
-from typing import List
-
 import torch
 from torch import nn
-from torch.nn import functional as F
+
+from .backbones import crop_to, layers_for, pad_to_multiple
+from .blocks import conv_norm_relu
 
 __all__ = ["UNet", "unet_receptive_radius"]
 
@@ -29,18 +29,6 @@ def unet_receptive_radius(depth: int) -> int:
     convolutions at scale ``2**depth``.
     """
     return sum(6 * 2**level for level in range(depth)) + 2 * 2**depth
-
-
-class _DoubleConv(nn.Sequential):
-    def __init__(self, conv, norm, cin: int, cout: int) -> None:
-        super().__init__(
-            conv(cin, cout, 3, padding=1, bias=False),
-            norm(cout),
-            nn.ReLU(inplace=True),
-            conv(cout, cout, 3, padding=1, bias=False),
-            norm(cout),
-            nn.ReLU(inplace=True),
-        )
 
 
 class UNet(nn.Module):
@@ -66,17 +54,13 @@ class UNet(nn.Module):
         width: int = 16,
     ) -> None:
         super().__init__()
-        if spatial_dims not in (2, 3):
-            raise ValueError(f"spatial_dims must be 2 or 3, got {spatial_dims!r}")
-        conv = nn.Conv2d if spatial_dims == 2 else nn.Conv3d
-        norm = nn.BatchNorm2d if spatial_dims == 2 else nn.BatchNorm3d
+        conv, norm, pool = layers_for(spatial_dims)
         up = nn.ConvTranspose2d if spatial_dims == 2 else nn.ConvTranspose3d
-        pool = nn.MaxPool2d if spatial_dims == 2 else nn.MaxPool3d
         self.spatial_dims = spatial_dims
         self.depth = depth
         widths = [width * 2**level for level in range(depth + 1)]
         self.encoders = nn.ModuleList(
-            [_DoubleConv(conv, norm, in_channels if level == 0 else widths[level - 1], widths[level])
+            [conv_norm_relu(conv, norm, in_channels if level == 0 else widths[level - 1], [widths[level]] * 2)
              for level in range(depth + 1)]
         )
         self.pool = pool(2)
@@ -84,7 +68,7 @@ class UNet(nn.Module):
             [up(widths[level + 1], widths[level], 2, stride=2) for level in range(depth)]
         )
         self.decoders = nn.ModuleList(
-            [_DoubleConv(conv, norm, 2 * widths[level], widths[level]) for level in range(depth)]
+            [conv_norm_relu(conv, norm, 2 * widths[level], [widths[level]] * 2) for level in range(depth)]
         )
         self.head = conv(widths[0], out_channels, 1)
 
@@ -93,12 +77,7 @@ class UNet(nn.Module):
         return 2**self.depth
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        shape = x.shape[2:]
-        pads: List[int] = []
-        for size in reversed(shape):  # F.pad lists the last axis first
-            pads += [0, (-size) % self.multiple]
-        if any(pads):
-            x = F.pad(x, pads, mode="replicate")
+        x, shape = pad_to_multiple(x, self.multiple)
         skips = []
         for level, encoder in enumerate(self.encoders):
             x = encoder(x)
@@ -108,7 +87,4 @@ class UNet(nn.Module):
         for level in reversed(range(self.depth)):
             x = self.upsamplers[level](x)
             x = self.decoders[level](torch.cat([skips[level], x], dim=1))
-        x = self.head(x)
-        if any(pads):
-            x = x[(Ellipsis,) + tuple(slice(0, s) for s in shape)]
-        return x
+        return crop_to(self.head(x), shape)
