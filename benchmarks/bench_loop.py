@@ -347,21 +347,6 @@ def uncertainty_auc(image, model, channel_axis, pred_reference, region):
             "unmatched": int(n_bad)}
 
 
-class _CpuClock:
-    """Stands in for the ``time`` module inside the training code: ``perf_counter`` is this
-    process's CPU seconds divided by its torch threads, so ``time_budget`` (and the learning-rate
-    schedule that follows it) counts CPU time, whatever the machine's load."""
-
-    def __init__(self, threads):
-        self.threads = threads
-
-    def perf_counter(self):
-        return time.process_time() / self.threads
-
-    def __getattr__(self, name):
-        return getattr(time, name)
-
-
 def train(data, budget, init=None, seed=0, cpu_budget=False, target=None, until_budget=True):
     """Train (fine-tune from ``init``) for ``budget`` seconds; ``cpu_budget``: seconds are CPU
     seconds of this process divided by its torch threads (what the training would take alone on
@@ -370,27 +355,22 @@ def train(data, budget, init=None, seed=0, cpu_budget=False, target=None, until_
     import torch
 
     from napari_segkit import train_model
-    from napari_segkit.models import training as training_module
 
     kwargs = dict(ignore_label=data.ignore_label, channel_axis=data.channel_axis, time_budget=budget, rng=seed)
     if OPTIONS and init is None:
         kwargs["options"] = dict(OPTIONS)
     if target is not None and init is None:
         kwargs["target"] = target
-    saved = training_module.time, training_module._plateau
-    if cpu_budget:
-        training_module.time = _CpuClock(torch.get_num_threads())
+    if cpu_budget:  # the process's CPU seconds, all threads: the budget per thread times the threads
+        kwargs.update(budget_clock="cpu", time_budget=budget * torch.get_num_threads())
     if until_budget:
-        training_module._plateau = lambda history: False
+        kwargs["epochs"] = 10**6  # an epoch cap turns the validation-plateau stop off
     fine = init is not None and "init_model" in inspect.signature(train_model).parameters
     if fine:
         kwargs["init_model"] = init
     load = os.getloadavg()[0]
     start, cpu_start = time.perf_counter(), time.process_time()
-    try:
-        model = train_model(data.images, data.labels, **kwargs)
-    finally:
-        training_module.time, training_module._plateau = saved
+    model = train_model(data.images, data.labels, **kwargs)
     info = {"seconds": round(time.perf_counter() - start, 1), "epochs": len(model.history),
             "cpu_seconds": round(time.process_time() - cpu_start, 1),
             "stopped_by": model.config.get("training", {}).get("stopped_by"),
