@@ -31,7 +31,7 @@ from .._validation import (
 from ..evaluation.click_robot import click_seed
 from ..graph.neighbourhood import neighbour_offsets
 from ..grabcut.core import CutParams, auto_smoothness, grabcut_region, keep_components
-from ..grabcut.crop import normalise_crop
+from ..grabcut.crop import normalise_crop, with_denoised
 from .scale import RADIUS_RANGE, estimate_radius
 from .._validation import validate_options
 
@@ -365,6 +365,7 @@ class ClickSegmenter:
         band = np.ceil(self._pixels_per_axis(max(BAND * radius, 4.0))).astype(int)
         crop = tuple(slice(max(r.start - b, 0), min(r.stop + b, n)) for r, b, n in zip(region, band, self.shape))
         features, reg = normalise_crop(self._read(crop))
+        features = with_denoised(features, self.spacing)
         inner = tuple(slice(r.start - c.start, r.stop - c.start) for r, c in zip(region, crop))
         region_features = np.ascontiguousarray(features[inner])
         shape = region_features.shape[:-1]
