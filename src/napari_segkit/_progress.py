@@ -25,8 +25,14 @@ import threading
 import time
 from typing import Callable, Optional, Protocol, Tuple
 
-__all__ = ["LatestProgress", "ProgressCallback", "Reporter", "check_cancelled", "checking", "log_progress",
-           "throttled"]
+__all__ = ["LONG_JOB_SECONDS", "LatestProgress", "ProgressCallback", "Reporter", "announce_estimate",
+           "check_cancelled", "checking", "duration", "log_progress", "throttled"]
+
+#: a job estimated to take at least this long also says so as a warning on the package's logger
+#: (printed on stderr even when logging is not configured) before it starts
+LONG_JOB_SECONDS = 60.0
+#: estimates shorter than this are not worth a word
+SHORT_JOB_SECONDS = 1.0
 
 #: the cancel check of the computation running in this thread (see :func:`checking`)
 _CHECK: contextvars.ContextVar = contextvars.ContextVar("napari_segkit_cancel_check", default=None)
@@ -53,6 +59,45 @@ def check_cancelled() -> None:
         check()
 
 logger = logging.getLogger(__name__)
+
+
+def duration(seconds: float) -> str:
+    """``'about 40 s'``, ``'about 3 min'``, ``'about 2.5 h'``: an estimate in words."""
+    if seconds < 90:
+        return f"about {seconds:.0f} s"
+    if seconds < 5400:
+        return f"about {seconds / 60:.0f} min"
+    return f"about {seconds / 3600:.1f} h"
+
+
+def announce_estimate(report: Callable[[float, str], None], seconds: float, *, method: str, what: str,
+                      advice: str = "") -> None:
+    """Say how long a job should take, before it starts.
+
+    From :data:`SHORT_JOB_SECONDS` on, the first progress message carries
+    the estimate (``"normalized_cut: pixel graph of 262,144 nodes, about
+    9 min (estimate)"``); from :data:`LONG_JOB_SECONDS` on, the same text
+    (with ``advice``, what would make it faster) is also a warning on the
+    package's logger, so a script without a progress callback hears of it.
+    Costs nothing beyond the caller's arithmetic.
+
+    Parameters
+    ----------
+    report : callable
+        The job's progress callback or :class:`Reporter` (called at 0).
+    seconds : float
+        The estimate: the method's measured cost per unit times the units.
+    method, what : str
+        The public function and what it is about to do, for the message.
+    advice : str
+        How to make it faster, added to the warning.
+    """
+    if seconds < SHORT_JOB_SECONDS:
+        return
+    text = f"{method}: {what}, {duration(seconds)} (estimate)"
+    if seconds >= LONG_JOB_SECONDS:
+        logger.warning("%s%s", text, f"; {advice}" if advice else "")
+    report(0.0, text)
 
 
 class ProgressCallback(Protocol):

@@ -8,6 +8,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from .._image import check_memory, map_frames, normalise_channels, parse_image, unit_spacing
+from .._progress import announce_estimate
 from .._validation import check_float
 from ._common import plan_seeds
 from .._validation import validate_options
@@ -145,8 +146,10 @@ def random_walker(
         if present.size == 1:
             out = np.where(frame_seeds >= 0, present[0], 0)
         else:
-            seconds = SECONDS_PER_PIXEL_AND_VALUE * frame_seeds.size * present.size
-            report(0.0, f"random walker{where}: {present.size} seed values, about {seconds:.0f} s")
+            announce_estimate(report, SECONDS_PER_PIXEL_AND_VALUE * frame_seeds.size * present.size,
+                              method="random_walker",
+                              what=f"{present.size} seed values on {frame_seeds.size:,} pixels{where}",
+                              advice="crop the image, or use watershed (seconds)")
             data = normalise_channels(frame)[0].astype(np.float64)
             with warnings.catch_warnings():
                 # scikit-image warns about isolated unlabelled pixels it fills itself

@@ -35,6 +35,10 @@ logger = logging.getLogger(__name__)
 # (about 16,000 pixels in 2-D, 4,000 voxels in 3-D; about a second per eigensolve)
 AUTO_LU_FILL = 1.5e6
 DEFAULT_N_SUPERPIXELS = 400
+#: seconds per non-zero of the LU factor (:func:`lu_fill`) for one shift-invert eigensolve of a pixel
+#: graph, measured with normalized_cut(superpixels="pixels", n_segments=2) from 64 x 64 to 256 x 256 on
+#: 2 shared cores (256 x 256: 1.2e7 non-zeros, 1.5 s)
+EIGENSOLVE_SECONDS_PER_FILL = 1.3e-7
 # the object-scale default (about 4 superpixels per object) is kept within these bounds
 AUTO_SUPERPIXELS = (200, 1000)
 
@@ -142,8 +146,14 @@ def _check_superpixel_array(superpixels: Any, prepared: PreparedImage) -> np.nda
     return array
 
 
-def build_graph(prepared: PreparedImage, options: GraphOptions, *, method: str) -> AffinityGraph:
+def build_graph(prepared: PreparedImage, options: GraphOptions, *, method: str, report=None,
+                solves: float = 1.0) -> AffinityGraph:
     """Features, then the pixel graph or the region graph over superpixels.
+
+    Before the work, the time it should take is announced on ``report``
+    (:func:`napari_segkit._progress.announce_estimate`): SLIC on the image
+    for superpixels, or ``solves`` eigensolves of the pixel graph (about
+    the LU fill times :data:`EIGENSOLVE_SECONDS_PER_FILL` each).
 
     Raises
     ------
@@ -181,6 +191,8 @@ def build_graph(prepared: PreparedImage, options: GraphOptions, *, method: str) 
                 UserWarning,
                 stacklevel=3,
             )
+    if report is not None:
+        _announce(report, prepared, choice, method, solves)
     features = image_features(
         prepared.data,
         prepared.spacing,
@@ -201,6 +213,33 @@ def build_graph(prepared: PreparedImage, options: GraphOptions, *, method: str) 
     else:
         labels = _check_superpixel_array(choice, prepared)
     return region_graph(features, labels, prepared.spacing, contrast=options.contrast)
+
+
+def graph_seconds(spatial_shape, n_channels: int, choice: Any, solves: float) -> float:
+    """An estimate of the seconds a method spends on its graph: SLIC, or ``solves`` pixel-graph eigensolves."""
+    if isinstance(choice, str) and choice == "slic":
+        from ..superpixels import slic_seconds
+
+        return slic_seconds(spatial_shape, n_channels)
+    if isinstance(choice, str):  # "pixels"
+        n_pixels = int(np.prod(spatial_shape))
+        return EIGENSOLVE_SECONDS_PER_FILL * lu_fill(n_pixels, len(spatial_shape)) * solves
+    return 0.0  # the caller's superpixels: a small region graph
+
+
+def _announce(report, prepared: PreparedImage, choice: Any, method: str, solves: float) -> None:
+    from .._progress import announce_estimate
+
+    if not isinstance(choice, str):  # the caller's superpixels: a small region graph
+        return
+    shape = prepared.data.shape[:-1]
+    seconds = graph_seconds(shape, prepared.data.shape[-1], choice, solves)
+    n_pixels = int(np.prod(shape))
+    what = (f"SLIC superpixels of {n_pixels:,} pixels" if choice == "slic"
+            else f"{solves:g} eigensolve(s) of the pixel graph of {n_pixels:,} nodes")
+    advice = ("crop or downsample the image" if choice == "slic"
+              else "superpixels=None or 'slic' works on a few hundred nodes instead (seconds); or crop")
+    announce_estimate(report, seconds, method=method, what=what, advice=advice)
 
 
 def _default_superpixels(options: GraphOptions, prepared, method: str) -> None:

@@ -264,6 +264,20 @@ NCUT_ADVICE = (
 )
 
 
+#: splits an automatic (threshold) recursive cut makes, in eigensolves of the whole graph (measured:
+#: about 5 on 128 x 128 fluorescence images)
+AUTOMATIC_SOLVES = 5
+
+
+def expected_solves(method: str, n_segments: Optional[int]) -> float:
+    """Eigensolves of the whole graph a cut costs: one per level of recursive splits, one for k-way."""
+    if method == "kway":
+        return 1.0
+    if n_segments is None:
+        return float(AUTOMATIC_SOLVES)
+    return float(max(1, int(np.ceil(np.log2(max(n_segments, 2))))))
+
+
 @validate_options
 def normalized_cut(
     image: Any,
@@ -414,7 +428,8 @@ def normalized_cut(
     if prepared.constant:
         warnings.warn("image is constant: returning a single segment", UserWarning, stacklevel=2)
         options.contrast = 0.0
-    graph = build_graph(prepared, options, method="normalized_cut")
+    graph = build_graph(prepared, options, method="normalized_cut", report=report,
+                        solves=expected_solves(method, n_segments))
     if prepared.constant or n_segments == 1:
         node_labels = np.zeros(graph.n_nodes, dtype=np.int64)
         return order_labels(node_labels, graph, prepared)

@@ -115,7 +115,7 @@ def spectral_clustering(
     if prepared.constant:
         options.contrast = 0.0
     report(0.0, "building the affinity graph")
-    graph = build_graph(prepared, options, method="spectral_clustering")
+    graph = build_graph(prepared, options, method="spectral_clustering", report=report)
     if n_clusters > graph.n_nodes:
         warnings.warn(
             f"n_clusters={n_clusters} but the graph has only {graph.n_nodes} nodes; "
