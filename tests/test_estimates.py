@@ -13,6 +13,7 @@ from napari_segkit import mean_shift, normalized_cut, slic, spectral_clustering
 from napari_segkit._progress import LONG_JOB_SECONDS, SHORT_JOB_SECONDS, duration
 from napari_segkit.clustering.mean_shift import mean_shift_seconds
 from napari_segkit.spectral._common import graph_seconds
+from napari_segkit.spectral.normalized_cut import expected_solves
 from napari_segkit.superpixels import slic_seconds
 
 
@@ -53,14 +54,21 @@ def test_estimate_is_announced_above_a_size_and_not_below(monkeypatch, caplog, n
 
 def test_thresholds_flag_jobs_of_minutes_and_spare_everyday_sizes():
     # the pixel-graph normalized cut of a 512 x 512 image (automatic splits) ran for minutes
-    assert graph_seconds((512, 512), 1, "pixels", 5) >= LONG_JOB_SECONDS
+    assert graph_seconds((512, 512), 1, "pixels", expected_solves("recursive", None, 512 * 512)) >= LONG_JOB_SECONDS
     assert slic_seconds((256, 1024, 1024)) >= LONG_JOB_SECONDS  # a 268 Mvoxel volume
     assert mean_shift_seconds(2000 * 2000 * 40, 100_000, True) >= LONG_JOB_SECONDS
     assert slic_seconds((512, 512)) < SHORT_JOB_SECONDS
-    assert graph_seconds((96, 96), 1, "pixels", 5) < SHORT_JOB_SECONDS
+    assert graph_seconds((96, 96), 1, "pixels", expected_solves("recursive", None, 96 * 96)) < SHORT_JOB_SECONDS
     assert graph_seconds((4000, 4000), 1, np.ones((4000, 4000), int), 5) == 0.0  # the caller's superpixels
     assert mean_shift_seconds(512 * 512, 100_000, False) < SHORT_JOB_SECONDS
 
 
 def test_duration_in_words():
     assert [duration(s) for s in (40, 180, 9000)] == ["about 40 s", "about 3 min", "about 2.5 h"]
+
+
+def test_normalized_cut_counts_one_solve_per_level_of_splits():
+    assert [expected_solves("recursive", k, 10_000) for k in (1, 2, 3, 8)] == [1.0, 1.0, 2.0, 3.0]
+    assert expected_solves("kway", 8, 10_000) == 1.0
+    # automatic splits: 5 at 128 x 128 pixels, growing with the square root of the nodes
+    assert [expected_solves("recursive", None, n) for n in (64 * 64, 128 * 128, 512 * 512)] == [5.0, 5.0, 20.0]

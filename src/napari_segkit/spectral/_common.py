@@ -6,7 +6,7 @@ import logging
 import numbers
 import warnings
 from dataclasses import dataclass, fields
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 
@@ -147,12 +147,12 @@ def _check_superpixel_array(superpixels: Any, prepared: PreparedImage) -> np.nda
 
 
 def build_graph(prepared: PreparedImage, options: GraphOptions, *, method: str, report=None,
-                solves: float = 1.0) -> AffinityGraph:
+                solves: Callable[[int], float] = lambda n_nodes: 1.0) -> AffinityGraph:
     """Features, then the pixel graph or the region graph over superpixels.
 
     Before the work, the time it should take is announced on ``report``
     (:func:`napari_segkit._progress.announce_estimate`): SLIC on the image
-    for superpixels, or ``solves`` eigensolves of the pixel graph (about
+    for superpixels, or ``solves(n_nodes)`` eigensolves of the pixel graph (about
     the LU fill times :data:`EIGENSOLVE_SECONDS_PER_FILL` each).
 
     Raises
@@ -227,16 +227,17 @@ def graph_seconds(spatial_shape, n_channels: int, choice: Any, solves: float) ->
     return 0.0  # the caller's superpixels: a small region graph
 
 
-def _announce(report, prepared: PreparedImage, choice: Any, method: str, solves: float) -> None:
+def _announce(report, prepared: PreparedImage, choice: Any, method: str, solves: Callable[[int], float]) -> None:
     from .._progress import announce_estimate
 
     if not isinstance(choice, str):  # the caller's superpixels: a small region graph
         return
     shape = prepared.data.shape[:-1]
-    seconds = graph_seconds(shape, prepared.data.shape[-1], choice, solves)
     n_pixels = int(np.prod(shape))
+    n_solves = solves(n_pixels)
+    seconds = graph_seconds(shape, prepared.data.shape[-1], choice, n_solves)
     what = (f"SLIC superpixels of {n_pixels:,} pixels" if choice == "slic"
-            else f"{solves:g} eigensolve(s) of the pixel graph of {n_pixels:,} nodes")
+            else f"{n_solves:.0f} eigensolve(s) of the pixel graph of {n_pixels:,} nodes")
     advice = ("crop or downsample the image" if choice == "slic"
               else "superpixels=None or 'slic' works on a few hundred nodes instead (seconds); or crop")
     announce_estimate(report, seconds, method=method, what=what, advice=advice)
