@@ -67,3 +67,17 @@ def test_train_with_the_distance_target_predicts_and_fine_tunes_with_it(one_thre
         train_model(image, labels, init_model=model, target="boundary", **{**args, "options": None})
     with pytest.raises(InputError, match="target must be one of"):
         train_model(image, labels, target="flows", **args)
+
+
+def test_thin_touching_rods_keep_their_seeds_from_soft_probabilities():
+    from scipy import ndimage as ndi
+
+    labels = np.zeros((40, 60), np.int32)
+    labels[10:18, 8:50] = 1  # two rods 8 px wide, side by side
+    labels[18:26, 10:52] = 2
+    probabilities = np.eye(len(DISTANCE_CLASSES), dtype=np.float32)[distance_targets(labels)]
+    probabilities = ndi.gaussian_filter(probabilities, (1.0, 1.0, 0))  # a soft, network-like output
+    found = instances_from_probabilities(probabilities)
+    for k in (1, 2):
+        best = np.bincount(found[labels == k]).argmax()
+        assert best > 0 and iou(found == best, labels == k) > 0.8

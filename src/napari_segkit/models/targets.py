@@ -12,8 +12,8 @@ its depth (distance to its edge) relative to the object's own deepest pixel,
 as a distance map quantised into classes: the edge ring is *boundary*, the
 core (depth >= 0.8 of the object's maximum) *interior*, in between two
 *inner* bins.  Its first three classes mean what they mean in the boundary
-target, so seeds come from the same class; :mod:`.instances` grows them over
-the expected depth.
+target; :mod:`.instances` seeds objects from their deeper half and grows the
+seeds over the expected depth.
 """
 
 from __future__ import annotations
