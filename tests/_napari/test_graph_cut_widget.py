@@ -352,3 +352,28 @@ def test_live_mode_refused_for_large_frames(viewer, dock, monkeypatch):
     monkeypatch.setattr(_graph_cut_widget, "LIVE_MAX_PIXELS", 1000)
     dock._live.value = True
     assert not dock._live.value
+
+
+@pytest.mark.parametrize("how", ["remove", "del", "remove_selected", "clear", "pop"])
+def test_seeds_layer_in_paint_mode_leaves_it_before_it_leaves_the_viewer(viewer, dock, how):
+    image = viewer.add_image(np.zeros((40, 30), dtype=np.uint16), name="img")
+    dock.image_layer = image
+    seeds = dock.new_seeds_layer()
+    assert seeds.mode == "paint"  # the plugin put it there
+    newer = dock.new_seeds_layer()  # the widget now uses this one; the first stays in paint mode
+    assert dock.seeds_layer is newer and seeds.mode == "paint"
+    mode_when_removed = {}
+    viewer.layers.events.removed.connect(
+        lambda event: mode_when_removed.setdefault(event.value.name, event.value.mode))
+    if how == "remove":
+        viewer.layers.remove(seeds)
+    elif how == "del":
+        del viewer.layers[viewer.layers.index(seeds)]
+    elif how == "remove_selected":
+        viewer.layers.select_all()
+        viewer.layers.remove_selected()
+    elif how == "clear":
+        viewer.layers.clear()
+    else:
+        viewer.layers.pop(viewer.layers.index(seeds))
+    assert seeds not in viewer.layers and mode_when_removed[seeds.name] == "pan_zoom"

@@ -249,14 +249,16 @@ class MethodWidget(Container):
         if self._closed or event is None:
             return
         try:
-            layer = self._viewer.layers[event.index]
+            # unwrapped: a plugin's viewer hands out proxies, the combos hold the layers themselves
+            layer = unwrap(self._viewer.layers[event.index])
         except (IndexError, KeyError, TypeError, AttributeError):
             return
         for helper in vars(self).values():
             if isinstance(helper, LiveRecut):
                 helper.forget(layer)
-        chosen = any(combo.value is layer for combo in self._layer_combos.values())
-        if chosen and getattr(layer, "mode", "pan_zoom") not in ("pan_zoom", "transform"):
+        # any layer leaving with a painting tool on (a seeds layer this widget made and no
+        # longer uses included) gives it up first
+        if getattr(layer, "mode", "pan_zoom") not in ("pan_zoom", "transform"):
             try:
                 layer.mode = "pan_zoom"
             except (ValueError, TypeError, AttributeError):
