@@ -16,6 +16,7 @@ CPU figures, with smaller sizes unless given).  Example::
 
     python benchmarks/bench_gpu.py                 # CUDA when present
     python benchmarks/bench_gpu.py --device cpu --side 1024 --seconds 20
+    python benchmarks/bench_gpu.py --quick           # a few seconds: checks the script end to end
 """
 
 from __future__ import annotations
@@ -32,6 +33,17 @@ import numpy as np
 def _sync(torch, device):
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def describe_device(torch, choice) -> dict:
+    """What the figures were measured on: the device, and on CUDA the GPU's name and memory."""
+    device = choice.device
+    out = {"device": str(device), "device_note": choice.note, "torch": torch.__version__,
+           "cpu_threads": torch.get_num_threads(), "on_gpu": device.type == "cuda"}
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        out.update(gpu=torch.cuda.get_device_name(device), gpu_memory_gib=round(props.total_memory / 2**30, 1))
+    return out
 
 
 def plain_training(torch, network, device, batch, patch, steps):
@@ -76,11 +88,19 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--patch", type=int, default=128)
     parser.add_argument("--seconds", type=float, default=None, help="train_model budget (default 60 CUDA, 20 CPU)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny sizes (256 px image, 64 px patches, 1 s of training): an end-to-end check")
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
+    if args.quick:
+        args.side, args.tile, args.patch, args.batch = args.side or 320, args.tile or 160, 64, 2
+        args.seconds = args.seconds or 1.0
 
     import torch
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     from napari_segkit.models import predict_probabilities, train_model
     from napari_segkit.models.devices import select_device
     from napari_segkit.models.registry import get_architecture
@@ -88,20 +108,19 @@ def main(argv=None) -> int:
 
     choice = select_device(args.device)
     device = choice.device
-    on_gpu = device.type == "cuda"
+    result = describe_device(torch, choice)
+    on_gpu = result["on_gpu"]
     if not on_gpu:
         print(f"no CUDA device used ({choice.note}): these are CPU figures", file=sys.stderr)
     side = args.side or (4096 if on_gpu else 1024)
     tile = args.tile or (1024 if on_gpu else 384)
     budget = args.seconds or (60.0 if on_gpu else 20.0)
     spec = get_architecture(args.architecture)
-    result = {"device": str(device), "device_note": choice.note, "torch": torch.__version__,
-              "architecture": args.architecture, "load": os.getloadavg(), "cpu_threads": torch.get_num_threads()}
-    if on_gpu:
-        result["gpu"] = torch.cuda.get_device_name(device)
+    result.update(architecture=args.architecture, load=os.getloadavg())
 
     # ---- training throughput
-    sample = nuclei_2d((512, 512), n_nuclei=120, rng=0)
+    train_side = 128 if args.quick else 512
+    sample = nuclei_2d((train_side, train_side), n_nuclei=train_side * train_side // 2200, rng=0)
     model = train_model(sample.image, sample.labels, architecture=args.architecture, time_budget=budget,
                         batch_size=args.batch, patch_shape=args.patch, validation_fraction=0.0,
                         device=str(device), rng=0)
@@ -116,6 +135,8 @@ def main(argv=None) -> int:
     result["training_ratio"] = round(result["train_model_patches_per_s"] / result["plain_torch_patches_per_s"], 3)
 
     # ---- inference per megapixel
+    halo, align = model.halo, model.align
+    tile = max(tile, 2 * halo + 4 * align)  # a tile must keep a core once its halo is removed
     image = nuclei_2d((side, side), n_nuclei=side * side // 2500, rng=1).image
     mpix = side * side / 1e6
     timings = {}
