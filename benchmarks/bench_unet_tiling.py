@@ -67,7 +67,7 @@ def overhead(size: int, repeats: int, forced: bool = True) -> dict:
             return torch.softmax(model.network(x), dim=1).numpy()
 
     from napari_segkit.models.devices import activation_budget
-    from napari_segkit.models.predict import _auto_tile
+    from napari_segkit.models.predict_inputs import _auto_tile
     from napari_segkit.tiling.inference import plan_tiles
 
     budget = activation_budget("cpu")

@@ -219,7 +219,7 @@ def _fit_in_memory(array, job, model, args):
     """
     from .._errors import ResourceLimitError
     from .._image import _size, memory_budget
-    from ..models.predict import SPACING_TOLERANCE
+    from ..models.predict_inputs import SPACING_TOLERANCE
     from ..models.predict_memory import estimate_prediction_memory
 
     if hasattr(array, "dask"):

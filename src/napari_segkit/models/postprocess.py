@@ -122,7 +122,7 @@ def labels_from_probabilities(
 
 def vote_frames(prob, image, model, superpixel_size, *, channel_axis=None, spacing=None) -> np.ndarray:
     """``prob`` (from ``model`` on ``image``) averaged over SLIC superpixels of ``image``, frame by frame."""
-    from .predict import _prepare_image
+    from .predict_inputs import _prepare_image
     from .superpixel_vote import superpixel_count, vote_over_superpixels
 
     if _is_lazy(prob):

@@ -211,9 +211,8 @@ def mc_dropout(
     -------
     Uncertainty
     """
-    from .predict import (
-        _as_model, _predict_dask, _predict_numpy, _prediction_inputs,
-    )
+    from .predict import _predict_dask, _predict_numpy
+    from .predict_inputs import _as_model, _prediction_inputs
     from .devices import activation_budget, free_device_memory, select_device
 
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or not 2 <= samples <= 1000:
