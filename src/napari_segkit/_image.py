@@ -203,6 +203,18 @@ def _is_dask(array: Any) -> bool:
     return hasattr(array, "compute") and hasattr(array, "chunks") and not isinstance(array, np.ndarray)
 
 
+def _check_one_image(plain_shape: Tuple[int, ...], shape: Tuple[int, ...], channel_axis: Optional[int],
+                     method: str) -> None:
+    """Refuse an image that is not 2-D or 3-D besides its channel axis (a method without frames)."""
+    if len(plain_shape) not in (2, 3):
+        hint = (f", channel_axis={channel_axis}" if channel_axis is not None
+                else "; pass channel_axis if one axis holds channels")
+        raise InputError(
+            f"{method} accepts 2-D or 3-D images with an optional channel axis; image has shape {shape} "
+            f"({len(plain_shape)} non-channel dimension(s){hint})"
+        )
+
+
 def _warn_colour(shape: Tuple[int, ...], method: str) -> None:
     if len(shape) >= 3 and shape[-1] in COLOUR_SIZES and min(shape[-3:-1]) > 4 * shape[-1]:
         warnings.warn(
@@ -226,6 +238,7 @@ def parse_image(
     lazy: bool = True,
     finite: bool = True,
     colour_warning: bool = True,
+    frames: bool = True,
 ) -> ParsedImage:
     """Check an image and name its axes; the one entry point of every method.
 
@@ -260,6 +273,11 @@ def parse_image(
         Warn when a last axis of size 3 or 4 looks like colour and no
         ``channel_axis`` was given.  False where the caller has its own
         stricter rule for such shapes.
+    frames : bool
+        Whether leading frame axes may exist.  False, for methods that take
+        one image (no ``spatial_dims``): every non-channel axis is spatial,
+        and an image that is not 2-D or 3-D besides its channel axis is
+        refused.
 
     Raises
     ------
@@ -283,6 +301,9 @@ def parse_image(
             data = da.moveaxis(array, axis, -1)
         else:
             data = np.moveaxis(array, axis, -1)
+    if not frames:
+        _check_one_image(plain_shape, tuple(array.shape), channel_axis, method)
+        spatial_dims = len(plain_shape)
     n_spatial = check_spatial_dims(spatial_dims, len(plain_shape), method=method)
     frame_shape = plain_shape[: len(plain_shape) - n_spatial]
     spatial_shape = plain_shape[len(plain_shape) - n_spatial :]

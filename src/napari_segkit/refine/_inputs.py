@@ -17,7 +17,7 @@ import numpy as np
 from .._errors import InputError
 from .._image import normalise_channels as normalise_intensities
 from .._seeds import check_seeds
-from .._validation import as_image_array, check_channel_axis, check_finite
+from .._validation import as_image_array, check_finite
 
 __all__ = [
     "normalise_intensities",
@@ -46,18 +46,8 @@ def prepare_image(
     """
     from .._image import parse_image
 
-    array = as_image_array(image, name="image")
-    channel_axis = check_channel_axis(channel_axis, array.ndim)
-    n_plain = array.ndim - (channel_axis is not None)
-    if n_plain not in (2, 3):
-        raise InputError(
-            f"{method} accepts 2-D or 3-D images with an optional channel axis; image has "
-            f"shape {array.shape} ({n_plain} non-channel dimension(s)"
-            f"{'' if channel_axis is None else f', channel_axis={channel_axis}'})"
-        )
-    parsed = parse_image(array, method=method, channel_axis=channel_axis, spatial_dims=n_plain, lazy=False)
-    channels_last, spatial = parsed.data, parsed.spatial_shape
-    return channels_last, spatial
+    parsed = parse_image(image, method=method, channel_axis=channel_axis, lazy=False, frames=False)
+    return parsed.data, parsed.spatial_shape
 
 
 def prepare_probabilities(

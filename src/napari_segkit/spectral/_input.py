@@ -16,7 +16,6 @@ import numpy as np
 
 from .._errors import InputError
 from .._image import parse_image
-from .._validation import as_image_array, check_channel_axis
 
 __all__ = ["PreparedImage", "prepare_image", "restore_shape"]
 
@@ -73,29 +72,16 @@ def prepare_image(
         whose colour axis is ambiguous; not 2-D or 3-D; bad ``spacing``; NaN
         or infinite values.
     """
-    array = as_image_array(image, name="image")
-    if array.ndim < 2:
-        raise InputError(
-            f"{method} accepts 2-D or 3-D images with an optional channel axis; "
-            f"image has shape {array.shape} ({array.ndim}-D)"
-        )
-    axis = check_channel_axis(channel_axis, array.ndim)
-    spatial_ndim = array.ndim - (axis is not None)
-    spatial_shape = tuple(s for i, s in enumerate(array.shape) if i != axis)
-    if spatial_ndim > 3 or spatial_ndim < 2:
-        extra = "" if axis is not None else " (pass channel_axis if one axis holds channels)"
-        raise InputError(
-            f"{method} accepts 2-D or 3-D images with an optional channel axis; image has "
-            f"shape {array.shape}, which is {spatial_ndim}-D without its channel axis{extra}"
-        )
-    if axis is None and spatial_ndim == 3 and spacing is None:
-        _refuse_ambiguous_channels(array.shape)
-    # the package's image front end: channels last, spacing, NaN and infinity
-    parsed = parse_image(array, method=method, channel_axis=axis, spacing=spacing, spatial_dims=spatial_ndim,
-                         lazy=False, colour_warning=False)
+    # the package's image front end: channels last, spacing, NaN and infinity; one image, no frames
+    parsed = parse_image(image, method=method, channel_axis=channel_axis, spacing=spacing, lazy=False,
+                         colour_warning=False, frames=False)
+    spatial_shape = parsed.spatial_shape
+    spatial_ndim = len(spatial_shape)
+    if parsed.channel_axis is None and spatial_ndim == 3 and spacing is None:
+        _refuse_ambiguous_channels(spatial_shape)
     spacing_full = parsed.spacing
 
-    was_bool = array.dtype == bool
+    was_bool = parsed.data.dtype == bool
     if was_bool:
         warnings.warn(
             "image is boolean: it has only two values, so the segments follow the "
