@@ -22,11 +22,9 @@ import numpy as np
 
 from ._errors import InputError
 from ._progress import Reporter, announce_estimate
-from ._validation import check_positive_number
+from ._validation import check_int, check_positive_number, validate_options
 from .clustering.features import _count_nonfinite, cluster_frames, parse, prepare, raise_nonfinite
-from .clustering.kmeans import check_count
 from .tiling.blocks import aligned_chunks, block_slices, map_blocks_unique_labels
-from ._validation import validate_options
 
 __all__ = ["slic"]
 
@@ -127,10 +125,10 @@ def slic(
     """
     arguments = locals()
     if n_segments is not None:
-        n_segments = check_count(n_segments, "n_segments")
+        n_segments = check_int(n_segments, name="n_segments", low=1)
     if compactness is not None:
         compactness = check_positive_number(compactness, name="compactness")
-    max_iter = check_count(max_iter, "max_iter", minimum=0)
+    max_iter = check_int(max_iter, name="max_iter", low=0)
     min_size_factor = check_positive_number(min_size_factor, name="min_size_factor", allow_zero=True)
     max_size_factor = check_positive_number(max_size_factor, name="max_size_factor")
     parsed = parse(image, method="slic", channel_axis=channel_axis, spacing=spacing, spatial_dims=spatial_dims,

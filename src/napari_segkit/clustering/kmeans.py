@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import numbers
 import warnings
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from .._errors import InputError
-from .._validation import check_positive_number
+from .._validation import check_int, check_positive_number, validate_options
 from ._order import cluster_ids
 from .features import (
     DEFAULT_MAX_SAMPLES,
@@ -21,15 +19,8 @@ from .features import (
     prepare,
     sample_pixels,
 )
-from .._validation import validate_options
 
 __all__ = ["kmeans"]
-
-
-def check_count(value: Any, name: str, minimum: int = 1) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def nearest_centre(features: np.ndarray, centres: np.ndarray) -> np.ndarray:
@@ -160,11 +151,11 @@ def kmeans(
     100
     """
     arguments = locals()
-    n_clusters = check_count(n_clusters, "n_clusters")
+    n_clusters = check_int(n_clusters, name="n_clusters", low=1)
     spatial_weight = check_positive_number(spatial_weight, name="spatial_weight", allow_zero=True)
-    max_samples = check_count(max_samples, "max_samples", minimum=1)
-    n_init = check_count(n_init, "n_init")
-    max_iter = check_count(max_iter, "max_iter")
+    max_samples = check_int(max_samples, name="max_samples", low=1)
+    n_init = check_int(n_init, name="n_init", low=1)
+    max_iter = check_int(max_iter, name="max_iter", low=1)
     parsed = parse(image, method="kmeans", channel_axis=channel_axis, spacing=spacing, spatial_dims=spatial_dims,
                    mask=mask)
     if parsed.frame_shape:

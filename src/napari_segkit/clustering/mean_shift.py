@@ -23,11 +23,9 @@ from typing import Any, Callable, Optional, Sequence, Tuple
 import numpy as np
 
 from .._progress import Reporter, announce_estimate
-from .._validation import check_positive_number, check_rng
+from .._validation import check_int, check_positive_number, check_rng, validate_options
 from ._order import cluster_ids
 from .features import DEFAULT_MAX_SAMPLES, cluster_frames, fit_spec, label_pixels, parse, prepare, sample_pixels
-from .kmeans import check_count
-from .._validation import validate_options
 
 __all__ = ["estimate_bandwidth", "find_modes", "mean_shift"]
 
@@ -296,9 +294,9 @@ def mean_shift(
         from .._errors import InputError
 
         raise InputError(f"quantile must be in (0, 1], got {quantile!r}")
-    min_bin_freq = check_count(min_bin_freq, "min_bin_freq")
-    max_samples = check_count(max_samples, "max_samples")
-    max_iter = check_count(max_iter, "max_iter")
+    min_bin_freq = check_int(min_bin_freq, name="min_bin_freq", low=1)
+    max_samples = check_int(max_samples, name="max_samples", low=1)
+    max_iter = check_int(max_iter, name="max_iter", low=1)
     parsed = parse(image, method="mean_shift", channel_axis=channel_axis, spacing=spacing,
                    spatial_dims=spatial_dims, mask=mask)
     if parsed.frame_shape:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import numbers
 import warnings
 from dataclasses import dataclass, fields
 from typing import Any, Callable, Dict, Optional
@@ -13,7 +12,7 @@ import numpy as np
 from .._errors import InputError, ResourceLimitError
 from .._labels import label_dtype
 from .._progress import Reporter
-from .._validation import check_rng, check_positive_number
+from .._validation import check_int, check_positive_number, check_rng
 from ..graph.memory import MEMORY_FRACTION, available_memory
 from ._input import PreparedImage, prepare_image
 from .affinity import AffinityGraph, lu_fill, pixel_graph, pixel_graph_bytes, region_graph, slic_superpixels
@@ -23,7 +22,6 @@ __all__ = [
     "GraphJob",
     "GraphOptions",
     "build_graph",
-    "check_int",
     "make_rng",
     "order_labels",
     "start_graph_job",
@@ -86,14 +84,6 @@ def start_graph_job(arguments: Dict[str, Any], *, method: str) -> GraphJob:
     return GraphJob(prepared, options, make_rng(arguments["rng"]), Reporter(arguments["progress"]))
 
 
-def check_int(value: Any, *, name: str, minimum: int = 1) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise InputError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise InputError(f"{name} must be at least {minimum}, got {value!r}")
-    return int(value)
-
-
 def make_rng(rng: Any) -> np.random.Generator:
     """The package's one meaning of ``rng`` (:func:`napari_segkit._validation.check_rng`):
     None = fresh entropy, an integer = a reproducible seed, a Generator as it is."""
@@ -113,7 +103,7 @@ def checked_options(*, solver: str, **values: Any) -> GraphOptions:
 def check_options(options: GraphOptions) -> None:
     """Validate the numeric options before any work."""
     if options.n_superpixels is not None:
-        options.n_superpixels = check_int(options.n_superpixels, name="n_superpixels", minimum=2)
+        options.n_superpixels = check_int(options.n_superpixels, name="n_superpixels", low=2)
     if options.compactness is not None:
         options.compactness = check_positive_number(options.compactness, name="compactness")
     options.smoothing = check_positive_number(options.smoothing, name="smoothing", allow_zero=True)
@@ -121,7 +111,7 @@ def check_options(options: GraphOptions) -> None:
     options.texture_weight = check_positive_number(options.texture_weight, name="texture_weight", allow_zero=True)
     options.contrast = check_positive_number(options.contrast, name="contrast", allow_zero=True)
     if options.memory_limit is not None:
-        options.memory_limit = check_int(options.memory_limit, name="memory_limit")
+        options.memory_limit = check_int(options.memory_limit, name="memory_limit", low=1)
     sp = options.superpixels
     if isinstance(sp, str) and sp not in ("slic", "pixels"):
         raise InputError(f"superpixels must be None, 'slic', 'pixels' or a label array; got {sp!r}")

@@ -12,12 +12,11 @@ from scipy import sparse
 
 from .._errors import InputError
 from .._progress import Reporter, checking
-from .._validation import check_positive_number
-from ._common import build_graph, check_int, order_labels, start_graph_job
+from .._validation import check_int, check_positive_number, validate_options
+from ._common import build_graph, order_labels, start_graph_job
 from ._suitability import warn_if_unsuited
 from .affinity import AffinityGraph
 from .laplacian import smallest_eigenvectors
-from .._validation import validate_options
 
 __all__ = ["normalized_cut", "best_two_way_cut", "recursive_ncut", "kway_ncut", "DEFAULT_THRESHOLD"]
 
@@ -423,7 +422,7 @@ def normalized_cut(
     if method not in METHODS:
         raise InputError(f"method must be 'recursive' or 'kway', got {method!r}")
     if n_segments is not None:
-        n_segments = check_int(n_segments, name="n_segments", minimum=1)
+        n_segments = check_int(n_segments, name="n_segments", low=1)
     elif method == "kway":
         raise InputError("method='kway' needs n_segments")
     automatic = threshold is None and n_segments is None

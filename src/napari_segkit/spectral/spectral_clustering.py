@@ -8,10 +8,10 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from .._progress import checking
-from ._common import build_graph, check_int, order_labels, start_graph_job
+from .._validation import check_int, validate_options
+from ._common import build_graph, order_labels, start_graph_job
 from ._suitability import warn_if_unsuited
 from .laplacian import smallest_eigenvectors
-from .._validation import validate_options
 
 __all__ = ["spectral_clustering", "spectral_embedding"]
 
@@ -98,8 +98,8 @@ def spectral_clustering(
     """
     job = start_graph_job(locals(), method="spectral_clustering")
     prepared, options, generator, report = job.prepared, job.options, job.rng, job.report
-    n_clusters = check_int(n_clusters, name="n_clusters", minimum=1)
-    n_init = check_int(n_init, name="n_init", minimum=1)
+    n_clusters = check_int(n_clusters, name="n_clusters", low=1)
+    n_init = check_int(n_init, name="n_init", low=1)
     distinct = _distinct_values(prepared.data, n_clusters)
     if distinct < n_clusters:
         if distinct == 1:
