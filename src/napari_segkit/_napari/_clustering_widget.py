@@ -23,7 +23,7 @@ from magicgui.widgets import CheckBox, ComboBox, FloatSpinBox, SpinBox
 from .._errors import Cancelled
 from ._jobs import LayerOutput
 from ._layers import ImageInput
-from ._method_widget import MethodWidget, spatial_axes_choice
+from ._method_widget import MethodWidget, seed_choice, spatial_axes_choice
 
 __all__ = ["ClusteringWidget", "METHODS", "compute_lazy"]
 
@@ -112,10 +112,7 @@ class ClusteringWidget(MethodWidget):
             text="Instances (split clusters into connected objects)",
             tooltip="Give each connected region of a cluster its own label.",
         )
-        self._seed = SpinBox(
-            label="Random seed", value=0, min=0, max=2**31 - 1,
-            tooltip="Seed of the pixel sample and initialisation: same seed, same labels.",
-        )
+        self._seed = seed_choice("the pixel sample and initialisation")
         self._spatial_dims = spatial_axes_choice()
         self._per_method = {
             "K-means": (self._n_clusters, self._spatial_weight, self._instances, self._seed),

@@ -20,7 +20,7 @@ import weakref
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, Optional, Sequence, Tuple, Union
 
-from magicgui.widgets import ComboBox, Container, Label, ProgressBar, PushButton, Widget
+from magicgui.widgets import ComboBox, Container, Label, ProgressBar, PushButton, SpinBox, Widget
 from napari.utils.notifications import show_error, show_info
 
 from .._errors import InputError
@@ -35,7 +35,7 @@ from ._worker import ProgressRelay, install_close_filter, start_job_worker
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["LayerInput", "MethodWidget", "SPATIAL_CHOICES", "spatial_axes_choice"]
+__all__ = ["LayerInput", "MethodWidget", "SPATIAL_CHOICES", "seed_choice", "spatial_axes_choice"]
 
 #: the "Spatial axes" choice: label -> ``spatial_dims``
 SPATIAL_CHOICES = [("auto (2-D image: 2, else 3)", None), ("2 (stack frame by frame)", 2), ("3", 3)]
@@ -65,6 +65,12 @@ def spatial_axes_choice() -> ComboBox:
         label="Spatial axes", choices=SPATIAL_CHOICES, value=None,
         tooltip="Trailing spatial axes; the axes before them are frames, segmented one by one.",
     )
+
+
+def seed_choice(what: str) -> SpinBox:
+    """The "Random seed" control (the methods' ``rng``): ``what`` the seed draws, for the tooltip."""
+    return SpinBox(label="Random seed", value=0, min=0, max=2**31 - 1,
+                   tooltip=f"Seed of {what}: same seed, same labels.")
 
 
 class MethodWidget(Container):

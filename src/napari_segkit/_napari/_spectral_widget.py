@@ -17,7 +17,7 @@ from magicgui.widgets import ComboBox, FloatSpinBox, SpinBox
 
 from ._jobs import LayerOutput
 from ._layers import ImageInput, labels_snapshot, load_level
-from ._method_widget import LayerInput, MethodWidget
+from ._method_widget import LayerInput, MethodWidget, seed_choice
 
 __all__ = ["NormalizedCutWidget", "SpectralClusteringWidget", "NODE_CHOICES"]
 
@@ -53,10 +53,7 @@ class _SpectralWidget(MethodWidget):
             label="Contrast", value=1.0, min=0.0, max=1000.0, step=0.1,
             tooltip="How fast affinities fall with intensity difference (0 = geometry only).",
         )
-        self._seed = SpinBox(
-            label="Random seed", value=0, min=0, max=2**31 - 1,
-            tooltip="Seed of the eigensolver (and k-means): same seed, same labels.",
-        )
+        self._seed = seed_choice("the eigensolver (and k-means)")
         self._layer_combos["superpixels"].changed.connect(self._on_superpixels_changed)
         return [*self.method_parameters(), self._channel_axis, self._nodes,
                 self._n_superpixels, self._contrast, self._seed]
