@@ -23,7 +23,7 @@ from .fallback import contrast_fallback
 from .seeds import BACKGROUND
 from .tightness import TIGHT_SLACK_PIXELS
 
-__all__ = ["BoxCut", "cut_box", "MAX_BAND_SAMPLES"]
+__all__ = ["BoxCut", "box_interiors", "cut_box", "MAX_BAND_SAMPLES"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +53,33 @@ def _intersect(box: np.ndarray, crop: Tuple[slice, ...]) -> Optional[Tuple[slice
     return tuple(out)
 
 
+def box_interiors(boxes: Dict[int, np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
+    """The boxes' keys and their interiors (each box less its outer ``TIGHT_SLACK_PIXELS``), as arrays.
+
+    The outer pixels of a box are its pad (background next to its object):
+    they stay background samples for the neighbouring boxes.
+    """
+    keys = np.fromiter(boxes, dtype=np.int64, count=len(boxes))
+    if not len(keys):
+        return keys, np.zeros((0, 2, 0), dtype=np.int64)
+    array = np.stack([boxes[int(key)] for key in keys]).astype(np.int64)
+    return keys, np.stack([array[:, 0] + TIGHT_SLACK_PIXELS, array[:, 1] - TIGHT_SLACK_PIXELS], axis=1)
+
+
+def _interiors_in(box_interiors: Tuple[np.ndarray, np.ndarray], k: int, crop: Tuple[slice, ...]) -> np.ndarray:
+    """Interiors of the boxes other than ``k`` that reach into ``crop``."""
+    keys, interiors = box_interiors
+    lo = np.array([s.start for s in crop])
+    hi = np.array([s.stop for s in crop])
+    hit = (
+        (keys != k)
+        & np.all(interiors[:, 1] > interiors[:, 0], axis=1)
+        & np.all(interiors[:, 0] < hi, axis=1)
+        & np.all(interiors[:, 1] > lo, axis=1)
+    )
+    return interiors[hit]
+
+
 def _fits(models: Any, features: np.ndarray) -> bool:
     """Whether mixtures (of an earlier frame) model as many channels as ``features`` holds."""
     return models is not None and len(models[0].centre) == features.shape[-1]
@@ -63,6 +90,7 @@ def cut_box(
     k: int,
     boxes: Dict[int, np.ndarray],
     *,
+    interiors: Tuple[np.ndarray, np.ndarray],
     params: CutParams,
     margin: Optional[float],
     conn: int,
@@ -77,9 +105,9 @@ def cut_box(
     """GrabCut of box ``k`` of ``boxes`` (spatial boxes of one frame).
 
     Background samples come from a margin around the box, leaving out the
-    other boxes (they hold other objects) except their outer
-    ``TIGHT_SLACK_PIXELS`` (the pad between a box and its object, which
-    holds the dark gaps and blurred rims next to objects).  Returns the cut and its final
+    other boxes' ``interiors`` (from :func:`box_interiors`: they hold other
+    objects; a box's outer ``TIGHT_SLACK_PIXELS`` are the pad between it and
+    its object, the dark gaps and blurred rims next to objects).  Returns the cut and its final
     (object, background) mixtures.
     """
     shape = tuple(image.shape[:-1])
@@ -102,14 +130,8 @@ def cut_box(
     band_mask[crop.region_in_crop] = False
     band_all = band_mask.copy()
     # other objects are not background samples for this one
-    for other, obox in boxes.items():
-        if other == k:
-            continue
-        # the outer few pixels of a box are its pad (background next to its object): they stay
-        inner = np.stack([obox[0] + TIGHT_SLACK_PIXELS, obox[1] - TIGHT_SLACK_PIXELS])
-        sl = _intersect(inner, crop.crop) if np.all(inner[1] > inner[0]) else None
-        if sl is not None:
-            band_mask[sl] = False
+    for inner in _interiors_in(interiors, k, crop.crop):
+        band_mask[_intersect(inner, crop.crop)] = False
     if object_seeds is not None:
         hard_fg = object_seeds[crop.region] & unknown
         hard_bg = background_seeds[crop.region]

@@ -12,7 +12,7 @@ from scipy import ndimage as ndi
 
 from .._errors import InputError
 from .boxes import MIN_OBJECT_PIXELS, box_depth
-from .box_cut import BoxCut, cut_box
+from .box_cut import BoxCut, box_interiors, cut_box
 from .core import auto_smoothness, grabcut_region, with_smoothness
 from .crop import axis_margins, normalise_crop, object_crop
 from .fallback import contrast_fallback  # noqa: F401 (re-exported)
@@ -148,6 +148,7 @@ def boxes_frame(
     spatial = {k: grown[j] for j, k in enumerate(active)}
     where = f" frame {frame}" if frame else ""
     options = dict(params=params, margin=margin, conn=conn, single_component=single_component,
+                   interiors=box_interiors(spatial),
                    object_seeds=object_seeds, background_seeds=background_seeds, rng=rng, where=where)
     cuts: Dict[int, BoxCut] = {}
     for j, k in enumerate(active):
