@@ -72,10 +72,15 @@ class GapMeter:
         stamps = [start] + [self.ticks[i] for i in inside] + [stop]
         gaps = np.diff(stamps) * 1000.0
         cpu = np.diff([self.cpu[i] for i in inside]) * 1000.0 if len(inside) > 1 else np.zeros(0)
+        # the GUI thread's CPU during the worst gap (when that gap lies between two ticks): much
+        # less than the gap means the thread waited (for the GIL, or for a core)
+        worst = int(np.argmax(gaps)) if len(gaps) else 0
+        worst_cpu = float(cpu[worst - 1]) if 1 <= worst <= len(cpu) else float("nan")
         return {
             "freeze_ms": float(max(gaps.max(initial=0.0) - TICK_MS, 0.0)),
             "gaps_over_100ms": int((gaps > 100 + TICK_MS).sum()),
             "freeze_cpu_ms": round(float(cpu.max(initial=0.0)), 1),
+            "worst_gap_cpu_ms": round(worst_cpu, 1),
         }
 
 
@@ -422,7 +427,7 @@ def _median(values: List[Any]) -> Optional[float]:
 
 def summarize(runs: List[Dict[str, Any]], idle_ms: float) -> Dict[str, Any]:
     """Medians over the repeats of one case, and the freeze as a ratio to the idle baseline."""
-    keys = ("freeze_ms", "freeze_cpu_ms", "gaps_over_100ms", "gui_updates", "seconds", "cancel_s", "median_stroke_to_redraw_s",
+    keys = ("freeze_ms", "freeze_cpu_ms", "worst_gap_cpu_ms", "gaps_over_100ms", "gui_updates", "seconds", "cancel_s", "median_stroke_to_redraw_s",
             "load")
     summary = {f"median_{k}" if not k.startswith("median") else k: _median([r.get(k) for r in runs])
                for k in keys if any(k in r for r in runs)}

@@ -74,3 +74,29 @@ def test_add_layer_makes_images_as_napari_does(viewer):
     assert isinstance(layer, Image) and layer.opacity == 0.5 and layer in viewer.layers
     labels = add_layer(viewer, "labels", np.ones((4, 5), np.uint16), name="labels", opacity=0.7)
     assert isinstance(labels, Labels) and labels.opacity == 0.7 and viewer.layers[-1] is labels
+
+
+def test_strided_results_are_handed_over_contiguous_with_the_same_values():
+    probabilities = np.random.default_rng(0).random((6, 5, 2)).astype(np.float32)
+    labels = np.arange(60, dtype=np.uint16).reshape(6, 10)[:, ::2]  # a strided view
+    result = Job(lambda progress: [LayerOutput(labels),
+                                   LayerOutput(np.moveaxis(probabilities, -1, 0), kind="image")]).run()
+    shown_labels, shown_probabilities = (output.data for output in result.outputs)
+    assert shown_labels.flags.c_contiguous and np.array_equal(shown_labels, labels)
+    assert shown_probabilities.flags.c_contiguous
+    assert np.array_equal(shown_probabilities, np.moveaxis(probabilities, -1, 0))
+    image = np.ones((3, 4))
+    assert Job(lambda progress: LayerOutput(image, kind="image")).run().outputs[0].data is image
+
+
+def test_the_job_imports_what_napari_would_import_on_the_gui_thread_for_a_new_layer(monkeypatch):
+    import sys
+
+    from napari_segkit._napari import _handover
+
+    monkeypatch.setattr(_handover, "LAZY_NAPARI_IMPORTS", ("json.tool",))
+    monkeypatch.delitem(sys.modules, "json.tool", raising=False)
+    Job(lambda progress: "not a layer").run()
+    assert "json.tool" not in sys.modules  # no layer to show: nothing imported
+    Job(lambda progress: np.zeros((2, 2), np.uint8)).run()
+    assert "json.tool" in sys.modules

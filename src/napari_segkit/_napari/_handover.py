@@ -8,9 +8,16 @@ a 1024 x 1024 Labels layer costs the GUI thread, besides one canvas redraw:
   once per data change or dims-slider move (13-32 ms per megapixel).
   uint8/uint16 data are shown as they are, so labels whose ids fit are handed
   over as uint16 (computed in the job, off the GUI thread);
+* copying a strided slice (a view such as ``np.moveaxis(probabilities, -1,
+  0)``) into a contiguous buffer for the texture, on every slice and redraw:
+  results are made contiguous in the job;
 * building the vispy visuals of the layer's polygon and brush overlays
   (about 60 ms), needed only once the user picks a painting tool on that
   layer.  A new output layer gets them when it first leaves pan/zoom.
+
+* importing pandas, which napari imports lazily for the first Labels layer
+  of a session (0.5 s at load 5): :func:`warm_imports` does it in the job's
+  thread.
 
 Nothing here changes label values: ``np.array_equal(shown, result)`` holds.
 Qt and napari are imported on first use.
@@ -18,11 +25,16 @@ Qt and napari are imported on first use.
 
 from __future__ import annotations
 
+import importlib
+import sys
 from typing import Any
 
 import numpy as np
 
-__all__ = ["DEFERRED_OVERLAYS", "add_layer", "display_labels"]
+__all__ = ["DEFERRED_OVERLAYS", "add_layer", "display_array", "display_labels", "warm_imports"]
+
+#: modules napari imports lazily when it makes a layer (first use costs the GUI thread)
+LAZY_NAPARI_IMPORTS = ("pandas",)
 
 #: napari Labels overlays whose visuals are built only once a painting tool is picked
 DEFERRED_OVERLAYS = ("polygon", "brush_stroke")
@@ -39,11 +51,33 @@ def display_labels(labels: np.ndarray) -> np.ndarray:
     """
     array = np.asarray(labels)
     if array.dtype.kind not in "iu" or array.dtype.itemsize <= 2 or array.size == 0:
-        return labels
+        return display_array(labels)
     low, high = int(array.min()), int(array.max())
     if low < 0 or high > _UINT16_MAX:
-        return labels
-    return array.astype(np.uint16)
+        return display_array(labels)
+    return array.astype(np.uint16, order="C")
+
+
+def display_array(data: np.ndarray) -> np.ndarray:
+    """``data`` C-contiguous (a copy only when it is a strided view); other objects unchanged."""
+    if isinstance(data, np.ndarray) and not data.flags.c_contiguous:
+        return np.ascontiguousarray(data)
+    return data
+
+
+def warm_imports() -> None:
+    """Import, in the calling (worker) thread, what napari would import on the GUI thread for a new layer.
+
+    Does nothing unless napari is loaded, so headless use never imports them.
+    """
+    if "napari" not in sys.modules:
+        return
+    for name in LAZY_NAPARI_IMPORTS:
+        if name not in sys.modules:
+            try:
+                importlib.import_module(name)
+            except ImportError:  # pragma: no cover - napari needs it anyway
+                pass
 
 
 class _RestoreOverlays:

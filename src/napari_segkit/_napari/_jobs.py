@@ -35,7 +35,7 @@ import numpy as np
 from .._errors import Cancelled, DeviceError, InputError, ResourceLimitError, UnsafeFileError
 from .._stoppable import child_processes_supported, run_in_child
 from .._threads import blas_threads, gui_job_threads
-from ._handover import display_labels
+from ._handover import display_array, display_labels, warm_imports
 from ._layers import array_digest
 
 __all__ = ["EXPECTED_ERRORS", "Job", "JobResult", "LayerOutput", "run_job"]
@@ -176,7 +176,7 @@ class Job:
         self.cancel_event.set()
 
     def _compute_shown(self, progress: Progress) -> Any:
-        """:meth:`compute`, its labels outputs in the form napari shows without converting.
+        """:meth:`compute`, its outputs in the form napari shows without converting.
 
         Done where the computation runs (a child process sends back the
         smaller array).
@@ -185,10 +185,9 @@ class Job:
         if isinstance(value, np.ndarray):
             return display_labels(value)
         for output in _as_outputs(value) or ():
-            if output.kind == "labels":
-                shown = display_labels(output.data)
-                if shown is not output.data:
-                    output.data, output.digest = shown, None
+            shown = (display_labels if output.kind == "labels" else display_array)(output.data)
+            if shown is not output.data:
+                output.data, output.digest = shown, None
         return value
 
     @property
@@ -229,6 +228,7 @@ class Job:
             outputs = _as_outputs(value)
             if outputs is None:
                 return JobResult(value=value, seconds=time.perf_counter() - start)
+            warm_imports()
             for output in outputs:
                 if output.digest is None:
                     output.digest = array_digest(output.data)
