@@ -100,3 +100,55 @@ def test_the_job_imports_what_napari_would_import_on_the_gui_thread_for_a_new_la
     assert "json.tool" not in sys.modules  # no layer to show: nothing imported
     Job(lambda progress: np.zeros((2, 2), np.uint8)).run()
     assert "json.tool" in sys.modules
+
+
+def test_each_new_output_layer_is_added_in_its_own_event_loop_turn(viewer, qtbot, wait_idle):
+    from napari_segkit._napari._method_widget import MethodWidget
+
+    class TwoOutputs(MethodWidget):
+        method_name = "two"
+
+        def create_parameters(self):
+            self.ready = []
+            return []
+
+        def prepare(self, image, layers):
+            def compute(progress):
+                return [LayerOutput(np.arange(12, dtype=np.int32).reshape(3, 4)),
+                        LayerOutput(np.ones((2, 3, 4), np.float32), kind="image", suffix="probabilities")]
+
+            return compute
+
+        def result_ready(self, result, layers):
+            self.ready.append([layer.name for layer in layers])
+
+    viewer.add_image(np.zeros((3, 4)), name="img", scale=(2.0, 3.0))
+    widget = TwoOutputs(viewer)
+    original = widget._outputs.write
+    busy_while_writing = []
+
+    def write(*args, **kwargs):
+        layer = original(*args, **kwargs)
+        busy_while_writing.append(widget.busy)
+        return layer
+
+    widget._outputs.write = write
+    returned = []
+    original_returned = widget._on_returned
+
+    def on_returned(result):
+        original_returned(result)
+        returned.append([layer.name for layer in viewer.layers])  # what the one turn added
+
+    widget._on_returned = on_returned
+    widget.run()
+    wait_idle(widget)
+    assert returned == [["img", "img two"]]  # the second layer came in a later turn
+    assert widget.ready == [["img two", "img two probabilities"]] and busy_while_writing == [True, True]
+    assert widget.status.startswith("done") and "'img two probabilities'" in widget.status
+    labels, probabilities = viewer.layers["img two"], viewer.layers["img two probabilities"]
+    assert np.array_equal(labels.data, np.arange(12).reshape(3, 4)) and tuple(labels.scale) == (2.0, 3.0)
+    assert tuple(probabilities.scale) == (1.0, 2.0, 3.0)
+    widget.run()  # a re-run replaces both (unedited) layers
+    wait_idle(widget)
+    assert len(viewer.layers) == 3 and widget.ready[-1] == ["img two", "img two probabilities"]

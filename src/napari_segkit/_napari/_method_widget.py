@@ -110,6 +110,8 @@ class MethodWidget(Container):
         self._job_layers: Tuple["weakref.ref", ...] = ()
         self._pending = False
         self._closed = False
+        self._writing = False  # outputs of a finished run still being added
+        self._finish_deferred = False
         self._outputs = OutputLayers(napari_viewer, self.method_name)
 
         self._image_combo = ComboBox(label="Image", choices=self._image_choices)
@@ -347,25 +349,35 @@ class MethodWidget(Container):
         elif result.error is not None:
             self._fail(result.error)
         else:
-            written = self._write_outputs(result)
-            set_bar_value(self._progress, 1000)
-            level = f" (pyramid level {result.level})" if result.level else ""
-            names = ", ".join(repr(layer.name) for layer in written)
-            self._set_status(f"done in {result.seconds:.1f} s{level}" + (f" -> {names}" if names else ""))
-            self.result_ready(result, written)
+            self._writing = True  # the worker's `finished` waits until every output is shown
+            self._write_outputs(result, partial(self._outputs_written, result))
 
-    def _write_outputs(self, result: JobResult) -> list:
+    def _write_outputs(self, result: JobResult, done: Callable[[list], Any]) -> None:
+        """Show the outputs, one new layer per event-loop turn; then ``done(layers)``."""
         self._outputs.precomputed(result.array_digests)
         refs = [ref() for ref in self._job_layers]
-        written, present = self._outputs.write_all(
-            result.outputs, self._job_image, refs[0], [r for r in refs if r is not None]
-        )
-        if written and not present:
-            show_info(
-                f"image {self._job_image.name!r} was removed during the run; the result "
-                f"was added as {written[0].name!r}"
-            )
-        return written
+
+        def written(layers: list, present: bool) -> None:
+            if layers and not present:
+                show_info(
+                    f"image {self._job_image.name!r} was removed during the run; the result "
+                    f"was added as {layers[0].name!r}"
+                )
+            done(layers)
+
+        self._outputs.write_in_turns(result.outputs, self._job_image, refs[0], [r for r in refs if r is not None],
+                                     written, alive=self._alive)
+
+    def _outputs_written(self, result: JobResult, written: list) -> None:
+        self._writing = False
+        set_bar_value(self._progress, 1000)
+        level = f" (pyramid level {result.level})" if result.level else ""
+        names = ", ".join(repr(layer.name) for layer in written)
+        self._set_status(f"done in {result.seconds:.1f} s{level}" + (f" -> {names}" if names else ""))
+        self.result_ready(result, written)
+        if self._finish_deferred:
+            self._finish_deferred = False
+            self._on_finished()
 
     def _on_errored(self, exc: Exception) -> None:
         self._pump.stop(flush=False)
@@ -374,6 +386,9 @@ class MethodWidget(Container):
             self._set_status(f"failed: {exc}")
 
     def _on_finished(self) -> None:
+        if self._writing and self._alive():  # outputs still being added, one per turn
+            self._finish_deferred = True
+            return
         self._pump.stop(flush=False)
         self._outputs.unwatch()
         self._worker, self._job = None, None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -171,6 +171,40 @@ class OutputLayers:
             self._records.append(_Record(weakref.ref(image_layer), key, weakref.ref(layer),
                                          weakref.ref(layer.data), digest))
         return layer, present
+
+    def write_in_turns(self, outputs: Sequence[LayerOutput], image: ImageInput, image_layer: Optional[Any],
+                       protected: Sequence[Any], done: Callable[[List[Any], bool], Any],
+                       alive: Callable[[], bool] = lambda: True) -> None:
+        """:meth:`write` the first output now and each further one in a later event-loop turn.
+
+        A new napari layer costs the GUI thread 100-250 ms (its visuals, controls,
+        a dims slider for a new axis): two in one turn freeze the window twice
+        as long.  ``done(layers, image_still_there)`` is called once all are
+        written (at once for zero or one output); nothing more is written once
+        ``alive()`` is False.
+        """
+        pending = list(outputs)
+        written: List[Any] = []
+        present = [image_layer is not None and image_layer in self._viewer.layers]
+
+        def step() -> None:
+            if not alive():
+                return
+            if pending:
+                try:
+                    layer, present[0] = self.write(pending.pop(0), image, image_layer, protected)
+                except Exception:
+                    done(written, present[0])  # the caller is not left waiting
+                    raise
+                written.append(layer)
+            if pending:
+                from qtpy.QtCore import QTimer
+
+                QTimer.singleShot(0, step)
+            else:
+                done(written, present[0])
+
+        step()
 
     def write_all(self, outputs: Sequence[LayerOutput], image: ImageInput, image_layer: Optional[Any],
                   protected: Sequence[Any] = ()) -> Tuple[List[Any], bool]:
