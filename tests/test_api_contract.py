@@ -31,6 +31,7 @@ WITH_MEMORY_LIMIT = {
 #: methods that process leading axes frame by frame, and so take spatial_dims
 WITH_SPATIAL_DIMS = {
     "graph_cut", "random_walker", "watershed", "grabcut", "train_model", "slic", "kmeans", "mean_shift",
+    "normalized_cut", "spectral_clustering",
 }
 #: known departures, each with what replaces it; fixing one must remove it from here
 PENDING = {

@@ -435,3 +435,10 @@ def test_spectral_verbs(tmp_path, verb, options):
     labels = tifffile.imread(out)
     assert len(np.unique(labels[:, :12])) == 1 and len(np.unique(labels[:, 12:])) == 1
     assert labels[0, 0] != labels[0, -1]
+    # --spatial-dims 2: a (T, Y, X) series cut frame by frame, ids unique over the result
+    np.save(path, np.stack([image, image[:, ::-1]]))
+    assert main([verb, str(path), "-o", str(out), "-q", "--overwrite", "--superpixels", "pixels",
+                 "--spatial-dims", "2", *options]) == 0
+    series = tifffile.imread(out)
+    np.testing.assert_array_equal(series[0], np.where(image > 0, 2, 1))
+    np.testing.assert_array_equal(series[1], np.where(image[:, ::-1] > 0, 3, 4))

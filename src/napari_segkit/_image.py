@@ -38,6 +38,7 @@ __all__ = [
     "normalise_channels",
     "map_frames",
     "parse_image",
+    "run_frames",
     "unit_spacing",
 ]
 
@@ -381,3 +382,52 @@ def map_frames(
     largest = int(out.max()) if out.size else 0
     report(1.0, "done")
     return out.astype(label_dtype(largest), copy=False)
+
+
+def run_frames(method: Callable[..., Any], parsed: ParsedImage, arguments: dict, *,
+               task: Tuple[str, ...] = ()) -> np.ndarray:
+    """A public method on every frame of a series, one frame at a time, ids unique over the result.
+
+    For methods that number regions themselves (clusters, superpixels,
+    segments): ``method(frame, *task, channel_axis=-1, spacing=, [mask=,]
+    progress=, **options)`` runs on each frame, channels last.
+
+    Parameters
+    ----------
+    method : callable
+        The public function, called again on each frame (which has no frame
+        axes, so it takes its one-image path).
+    parsed : ParsedImage
+        The series, from :func:`parse_image`.
+    arguments : dict
+        The method's own arguments (``locals()`` at its start).  One
+        generator is made from ``rng`` (when the method has one) and draws
+        for the frames in turn, so an integer seed gives the same labels for
+        the same series.  An option holding an array of the series' shape
+        without channels (the caller's superpixels) is given frame by frame.
+    task : tuple of str
+        The positional arguments after the image (``("n_clusters",)``).
+
+    A frame whose mask selects no pixel is all 0.
+    """
+    from ._validation import check_rng
+
+    shared = ("image", "channel_axis", "spacing", "mask", "spatial_dims", "progress", "rng")
+    options = {key: value for key, value in arguments.items() if key not in shared + task}
+    if "rng" in arguments:
+        options["rng"] = check_rng(arguments["rng"])
+    per_frame = [key for key, value in options.items()
+                 if isinstance(value, np.ndarray) and value.shape == parsed.labels_shape]
+    positional = [arguments[name] for name in task]
+
+    def segment(index, frame, report):
+        where = {key: options[key][index] for key in per_frame}
+        if "mask" in arguments:
+            where["mask"] = parsed.frame_mask(index)
+            if where["mask"] is not None and not where["mask"].any():
+                return np.zeros(parsed.spatial_shape, np.int64)
+        labels = method(frame, *positional, channel_axis=-1, spacing=parsed.spacing, progress=report,
+                        **{**options, **where})
+        return labels.compute() if _is_dask(labels) else labels
+
+    return map_frames(parsed, segment, unique_ids=True, progress=arguments["progress"])

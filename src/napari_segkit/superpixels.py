@@ -21,9 +21,10 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from ._errors import InputError
+from ._image import run_frames
 from ._progress import Reporter, announce_estimate
 from ._validation import check_int, check_positive_number, validate_options
-from .clustering.features import _count_nonfinite, cluster_frames, parse, prepare, raise_nonfinite
+from .clustering.features import _count_nonfinite, parse, prepare, raise_nonfinite
 from .tiling.blocks import aligned_chunks, block_slices, map_blocks_unique_labels
 
 __all__ = ["slic"]
@@ -134,7 +135,7 @@ def slic(
     parsed = parse(image, method="slic", channel_axis=channel_axis, spacing=spacing, spatial_dims=spatial_dims,
                    mask=mask)
     if parsed.frame_shape:
-        return cluster_frames(slic, parsed, arguments, task=("n_segments",))
+        return run_frames(slic, parsed, arguments, task=("n_segments",))
     prep = prepare(parsed, rgb=rgb, method="slic", boolean_warning=False)  # a bool image is fine for SLIC
     array = prep.array
     spacing_t = prep.spacing

@@ -86,3 +86,20 @@ def test_bad_superpixels_and_core_error_are_shown(viewer, wait_idle, error_messa
     assert "n_segments" in error_messages[-1]
     assert len(viewer.layers) == n_layers
     assert widget.status.startswith("error") and widget._run_button.enabled
+
+
+def test_spatial_axes_choice_cuts_a_series_frame_by_frame(viewer, wait_idle):
+    image, truth = _quadrants()
+    series = np.stack([image, image[::-1]])  # (T, Y, X): the second frame upside down
+    layer = viewer.add_image(series, name="series", scale=(1.0, 1.5, 1.0))
+    ncut = NormalizedCutWidget(viewer)
+    ncut.image_layer = layer
+    ncut._n_segments.value = 4
+    ncut._spatial_dims.value = 2
+    ncut.run()
+    wait_idle(ncut)
+    out = viewer.layers[-1]
+    expected = normalized_cut(series, n_segments=4, spatial_dims=2, spacing=(1.5, 1.0), n_superpixels=400, rng=0)
+    np.testing.assert_array_equal(out.data, expected)
+    assert _same_partition(out.data[0], truth) and _same_partition(out.data[1], truth[::-1])
+    assert out.data[1].min() > out.data[0].max()  # each frame its own segments

@@ -22,7 +22,7 @@ def test_a1_empty(run, shape):
 
 
 @pytest.mark.parametrize("run", BOTH)
-@pytest.mark.parametrize("shape", [(16,), (2, 2, 2, 2), (2, 2, 2, 2, 2, 2)])
+@pytest.mark.parametrize("shape", [(16,), (2, 2, 2, 2, 2, 2), (2,) * 7])  # 4-D and 5-D are series of volumes
 def test_a2_bad_ndim(run, shape):
     with pytest.raises(InputError, match="2-D or 3-D"):
         run(np.zeros(shape))

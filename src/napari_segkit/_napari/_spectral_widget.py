@@ -17,7 +17,7 @@ from magicgui.widgets import ComboBox, FloatSpinBox, SpinBox
 
 from ._jobs import LayerOutput
 from ._layers import ImageInput, labels_snapshot, load_level
-from ._method_widget import LayerInput, MethodWidget, seed_choice
+from ._method_widget import LayerInput, MethodWidget, seed_choice, spatial_axes_choice
 
 __all__ = ["NormalizedCutWidget", "SpectralClusteringWidget", "NODE_CHOICES"]
 
@@ -54,8 +54,9 @@ class _SpectralWidget(MethodWidget):
             tooltip="How fast affinities fall with intensity difference (0 = geometry only).",
         )
         self._seed = seed_choice("the eigensolver (and k-means)")
+        self._spatial_dims = spatial_axes_choice()
         self._layer_combos["superpixels"].changed.connect(self._on_superpixels_changed)
-        return [*self.method_parameters(), self._channel_axis, self._nodes,
+        return [*self.method_parameters(), self._channel_axis, self._spatial_dims, self._nodes,
                 self._n_superpixels, self._contrast, self._seed]
 
     def method_parameters(self):
@@ -83,8 +84,9 @@ class _SpectralWidget(MethodWidget):
             labels_snapshot(layer, image, role="superpixels") if layer is not None
             else self._nodes.value
         )
+        spatial_dims = self._spatial_dims.value
         options = dict(
-            self.method_options(), superpixels=superpixels,
+            self.method_options(), superpixels=superpixels, spatial_dims=spatial_dims,
             n_superpixels=int(self._n_superpixels.value),
             contrast=float(self._contrast.value), rng=int(self._seed.value),
         )
@@ -93,7 +95,7 @@ class _SpectralWidget(MethodWidget):
             progress(0.0, "reading image")
             array = load_level(image, 0)
             labels = function(array, channel_axis=image.channel_axis,
-                              spacing=image.spacing(image.ndim), progress=progress, **options)
+                              spacing=image.spacing(spatial_dims), progress=progress, **options)
             return LayerOutput(labels)
 
         return compute

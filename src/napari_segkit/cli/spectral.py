@@ -24,12 +24,12 @@ def register(verbs) -> None:
                     help="stop splitting when the normalized cut exceeds T")
     nc.add_argument("--method", choices=("recursive", "kway"), default="recursive")
     _graph_options(nc)
-    add_output_arguments(nc, spatial_dims=False)
+    add_output_arguments(nc)
 
     sc = add_verb(verbs, "spectral", "spectral clustering of IMAGE into K clusters", _run_spectral)
     sc.add_argument("-k", "--clusters", type=int, required=True, metavar="K")
     _graph_options(sc)
-    add_output_arguments(sc, spatial_dims=False)
+    add_output_arguments(sc)
 
 
 def _superpixels(args):
@@ -44,7 +44,7 @@ def _run(args, command, function, parameters):
     def compute(job):
         superpixels = job.extras[0] if job.extras else choice
         return function(job.array, superpixels=superpixels, n_superpixels=args.n_superpixels,
-                        channel_axis=job.channel_axis, spacing=job.spacing,
+                        channel_axis=job.channel_axis, spacing=job.spacing, spatial_dims=job.spatial_dims,
                         memory_limit=job.memory_limit, rng=args.seed, progress=job.progress)
 
     parameters = {**parameters, "superpixels": args.superpixels,

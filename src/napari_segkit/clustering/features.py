@@ -33,13 +33,13 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .._errors import InputError
-from .._image import ParsedImage, check_memory, map_frames, parse_image
+from .._image import ParsedImage, check_memory, parse_image
 from .._progress import Reporter
 from .._validation import check_rng
 from ..tiling.blocks import block_slices, normalize_chunks
 
 __all__ = [
-    "FeatureSpec", "Prepared", "cluster_frames", "draw_sample", "fit_spec", "iter_numpy_blocks", "parse", "prepare",
+    "FeatureSpec", "Prepared", "draw_sample", "fit_spec", "iter_numpy_blocks", "parse", "prepare",
     "sample_pixels",
 ]
 
@@ -93,7 +93,7 @@ def prepare(parsed: ParsedImage, *, rgb: Optional[bool], method: str, boolean_wa
     the caller's ``channel_axis``.  Refuses a mask that selects no pixel.
     """
     if parsed.frame_shape:
-        raise ValueError("prepare takes one image: split the frames first (cluster_frames)")
+        raise ValueError("prepare takes one image: run the frames one by one first (_image.run_frames)")
     array = parsed.data
     n_channels = parsed.n_channels
     dtype = np.dtype(array.dtype)
@@ -126,32 +126,6 @@ def prepare(parsed: ParsedImage, *, rgb: Optional[bool], method: str, boolean_wa
         lazy=parsed.lazy,
         was_bool=was_bool,
     )
-
-
-def cluster_frames(method: Callable, parsed: ParsedImage, arguments: dict, *, task: Tuple[str, ...] = ()) -> Any:
-    """``method`` on every frame of a series, one frame at a time, ids unique over the result.
-
-    ``arguments`` are the method's own (``locals()`` at its start); ``task``
-    names the positional ones after the image.  One generator, made from
-    ``rng`` once, draws for the frames in turn, so an integer seed gives the
-    same labels for the same series.  A frame whose mask selects no pixel
-    is all 0.
-    """
-    shared = ("image", "channel_axis", "spacing", "mask", "spatial_dims", "progress", "rng")
-    options = {key: value for key, value in arguments.items() if key not in shared + task}
-    if "rng" in arguments:
-        options["rng"] = check_rng(arguments["rng"])
-    positional = [arguments[name] for name in task]
-
-    def segment(index, frame, report):
-        frame_mask = parsed.frame_mask(index)
-        if frame_mask is not None and not frame_mask.any():
-            return np.zeros(parsed.spatial_shape, np.int64)
-        labels = method(frame, *positional, channel_axis=-1, spacing=parsed.spacing, mask=frame_mask,
-                        progress=report, **options)
-        return labels.compute() if is_lazy(labels) else labels
-
-    return map_frames(parsed, segment, unique_ids=True, progress=arguments["progress"])
 
 
 # --------------------------------------------------------------------------- raw values

@@ -7,11 +7,11 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
+from .._image import run_frames
 from .._validation import check_int, check_positive_number, validate_options
 from ._order import cluster_ids
 from .features import (
     DEFAULT_MAX_SAMPLES,
-    cluster_frames,
     fit_spec,
     label_pixels,
     parse,
@@ -159,7 +159,7 @@ def kmeans(
     parsed = parse(image, method="kmeans", channel_axis=channel_axis, spacing=spacing, spatial_dims=spatial_dims,
                    mask=mask)
     if parsed.frame_shape:
-        return cluster_frames(kmeans, parsed, arguments, task=("n_clusters",))
+        return run_frames(kmeans, parsed, arguments, task=("n_clusters",))
     prep = prepare(parsed, rgb=rgb, method="kmeans")
     sample, report, generator = sample_pixels(
         prep, method="kmeans", rng=rng, max_samples=max_samples, progress=progress,

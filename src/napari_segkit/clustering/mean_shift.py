@@ -22,10 +22,11 @@ from typing import Any, Callable, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .._image import run_frames
 from .._progress import Reporter, announce_estimate
 from .._validation import check_int, check_positive_number, check_rng, validate_options
 from ._order import cluster_ids
-from .features import DEFAULT_MAX_SAMPLES, cluster_frames, fit_spec, label_pixels, parse, prepare, sample_pixels
+from .features import DEFAULT_MAX_SAMPLES, fit_spec, label_pixels, parse, prepare, sample_pixels
 
 __all__ = ["estimate_bandwidth", "find_modes", "mean_shift"]
 
@@ -300,7 +301,7 @@ def mean_shift(
     parsed = parse(image, method="mean_shift", channel_axis=channel_axis, spacing=spacing,
                    spatial_dims=spatial_dims, mask=mask)
     if parsed.frame_shape:
-        return cluster_frames(mean_shift, parsed, arguments)
+        return run_frames(mean_shift, parsed, arguments)
     prep = prepare(parsed, rgb=rgb, method="mean_shift")
     n_samples = min(prep.n_pixels, max_samples)
     seconds = mean_shift_seconds(prep.n_pixels, n_samples, spatial_bandwidth is not None)

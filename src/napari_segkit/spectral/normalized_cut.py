@@ -11,6 +11,7 @@ import numpy as np
 from scipy import sparse
 
 from .._errors import InputError
+from .._image import parse_image, run_frames
 from .._progress import Reporter, checking
 from .._validation import check_int, check_positive_number, validate_options
 from ._common import build_graph, order_labels, start_graph_job
@@ -296,6 +297,7 @@ def normalized_cut(
     compactness: Optional[float] = None,
     channel_axis: Optional[int] = None,
     spacing: Optional[Sequence[float]] = None,
+    spatial_dims: Optional[int] = None,
     smoothing: float = 0.0,
     texture_sigma: float = 2.0,
     texture_weight: float = 0.0,
@@ -323,8 +325,9 @@ def normalized_cut(
 
     Parameters
     ----------
-    image : (M, N[, P][, C]) array-like
-        2-D or 3-D image with an optional channel axis.  Any real dtype; the
+    image : (..., M, N[, P][, C]) array-like
+        2-D or 3-D image with an optional channel axis (and up to two
+        leading frame axes, see ``spatial_dims``).  Any real dtype; the
         image is rescaled by its own minimum and maximum (over all channels),
         so the result does not depend on its dtype or range.  A bool image is
         read as 0/1 (with a warning).  Singleton axes are dropped for the
@@ -367,6 +370,11 @@ def normalized_cut(
     spacing : sequence of float, optional
         Physical pixel size per spatial axis (``(dz, dy, dx)``); only the
         ratios matter.  Used for neighbour distances, filter sizes and SLIC.
+    spatial_dims : {2, 3}, optional
+        Trailing spatial axes; the axes before them (time, position) are
+        frames, each cut on its own (``n_segments`` each), with ids unique
+        over the result; an array of ``superpixels`` of the series' shape
+        is used frame by frame.  Default: 2 for a 2-D image, else 3.
     smoothing : float
         Gaussian sigma (pixels along the finest axis) applied to the
         intensities before comparing them.  Default 0 (none).
@@ -417,7 +425,12 @@ def normalized_cut(
     >>> [int(v) for v in np.unique(labels[:, :15])], [int(v) for v in np.unique(labels[:, 15:])]
     ([1], [2])
     """
-    job = start_graph_job(locals(), method="normalized_cut")
+    arguments = locals()
+    series = parse_image(image, method="normalized_cut", channel_axis=channel_axis, spacing=spacing,
+                         spatial_dims=spatial_dims, finite=False, colour_warning=False)
+    if series.frame_shape:
+        return run_frames(normalized_cut, series, arguments)
+    job = start_graph_job(arguments, method="normalized_cut")
     prepared, options, generator, report = job.prepared, job.options, job.rng, job.report
     if method not in METHODS:
         raise InputError(f"method must be 'recursive' or 'kway', got {method!r}")

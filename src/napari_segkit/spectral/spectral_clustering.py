@@ -7,6 +7,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
+from .._image import parse_image, run_frames
 from .._progress import checking
 from .._validation import check_int, validate_options
 from ._common import build_graph, order_labels, start_graph_job
@@ -45,6 +46,7 @@ def spectral_clustering(
     compactness: Optional[float] = None,
     channel_axis: Optional[int] = None,
     spacing: Optional[Sequence[float]] = None,
+    spatial_dims: Optional[int] = None,
     smoothing: float = 0.0,
     texture_sigma: float = 2.0,
     texture_weight: float = 0.0,
@@ -72,9 +74,10 @@ def spectral_clustering(
     n_clusters : int
         Number of clusters (at least 1).  Capped, with a warning, at the
         number of distinct pixel values and at the number of nodes.
-    superpixels, n_superpixels, compactness, channel_axis, spacing, smoothing,
-    texture_sigma, texture_weight, contrast, solver, memory_limit
-        As in :func:`normalized_cut`.
+    superpixels, n_superpixels, compactness, channel_axis, spacing, spatial_dims,
+    smoothing, texture_sigma, texture_weight, contrast, solver, memory_limit
+        As in :func:`normalized_cut` (with ``spatial_dims``, each frame gets
+        up to ``n_clusters`` clusters).
     n_init : int
         k-means restarts.  Default 10.
     rng : int or numpy.random.Generator, optional
@@ -96,7 +99,12 @@ def spectral_clustering(
     InputError, ResourceLimitError, Cancelled
         As in :func:`normalized_cut`.
     """
-    job = start_graph_job(locals(), method="spectral_clustering")
+    arguments = locals()
+    series = parse_image(image, method="spectral_clustering", channel_axis=channel_axis, spacing=spacing,
+                         spatial_dims=spatial_dims, finite=False, colour_warning=False)
+    if series.frame_shape:
+        return run_frames(spectral_clustering, series, arguments, task=("n_clusters",))
+    job = start_graph_job(arguments, method="spectral_clustering")
     prepared, options, generator, report = job.prepared, job.options, job.rng, job.report
     n_clusters = check_int(n_clusters, name="n_clusters", low=1)
     n_init = check_int(n_init, name="n_init", low=1)
