@@ -221,11 +221,11 @@ def accept_boxes(aset, image, reference, ids, channel_axis, box_background, stag
 
 
 def correction_round(aset, image, reference, proposals, region, channel_axis, budget, stop_at=0.9,
-                     per_object=5, accept_leftover=True):
+                     per_object=5, accept_leftover=True, accept_iou=0.5):
     """One correction round by the click robot, starting from what the user sees (accepted objects
     over the proposals): the worst reference objects of the scored half, in order, are fixed by
     clicks on their proposal (or a new object when none covers them) until IoU >= ``stop_at`` or
-    ``per_object`` clicks, and accepted when they reach IoU 0.7; every click is an interaction, and
+    ``per_object`` clicks, and accepted when they reach IoU ``accept_iou``; every click is an interaction, and
     the round stops at ``budget``.  Interactions left over accept the best proposals as they are
     (one each)."""
     from napari_segkit.annotation import ProposalCorrection, dataset_labels
@@ -261,7 +261,7 @@ def correction_round(aset, image, reference, proposals, region, channel_axis, bu
         clicks, before, after = robot_fix(fix, best, obj, min(per_object - used, left - used), stop_at)
         used += clicks
         left -= used
-        if after >= 0.7 and used:
+        if after >= accept_iou and used:
             fix.accept(aset, "image", best, source="network proposal")
             log.append({"object": oid, "clicks": used, "iou_before": round(score, 2), "iou_after": round(after, 2)})
         else:
@@ -347,7 +347,7 @@ def uncertainty_auc(image, model, channel_axis, pred_reference, region):
             "unmatched": int(n_bad)}
 
 
-def train(data, budget, init=None, seed=0, cpu_budget=False, target=None, until_budget=True):
+def train(data, budget, init=None, seed=0, cpu_budget=False, target=None, until_budget=True, learning_rate=None):
     """Train (fine-tune from ``init``) for ``budget`` seconds; ``cpu_budget``: seconds are CPU
     seconds of this process divided by its torch threads (what the training would take alone on
     that many cores); ``until_budget``: the whole budget is used (no early stop on a validation
@@ -361,6 +361,8 @@ def train(data, budget, init=None, seed=0, cpu_budget=False, target=None, until_
         kwargs["options"] = dict(OPTIONS)
     if target is not None and init is None:
         kwargs["target"] = target
+    if learning_rate is not None:
+        kwargs["learning_rate"] = learning_rate
     if cpu_budget:  # the process's CPU seconds, all threads: the budget per thread times the threads
         kwargs.update(budget_clock="cpu", time_budget=budget * torch.get_num_threads())
     if until_budget:
@@ -449,10 +451,10 @@ def run_case(name, args):
             correction = {"worst_best_iou": [round(v, 2) for v in scores]}
         else:
             correction = correction_round(aset, image, reference, pred, region, channel_axis, ROUND_INTERACTIONS,
-                                          accept_leftover=args.accept_leftover)
+                                          accept_leftover=args.accept_leftover, accept_iou=args.accept_iou)
         data = training_inputs(aset, image, channel_axis=channel_axis)
         model, info = train(data, args.finetune_budget, init=model, seed=r + 1, cpu_budget=args.cpu_budget,
-                            until_budget=args.until_budget)
+                            until_budget=args.until_budget, learning_rate=args.finetune_lr)
         pred = np.asarray(predict_labels(image, model, channel_axis=channel_axis))
         combined = dataset_labels(aset.labels["image"], pred)
         effort = aset.effort()
@@ -484,6 +486,10 @@ def main() -> None:
     parser.add_argument("--correction", choices=("clicks", "boxes"), default="clicks",
                         help="correction rounds: the click robot fixes the worst proposals (clicks), or the "
                         "worst objects are boxed again (boxes, the earlier simulation)")
+    parser.add_argument("--accept-iou", type=float, default=0.5,
+                        help="the robot accepts a corrected object when its IoU reaches this (a match at 0.5)")
+    parser.add_argument("--finetune-lr", type=float, default=None,
+                        help="learning rate of the fine-tuning rounds (default: train_model's)")
     parser.add_argument("--no-accept-leftover", dest="accept_leftover", action="store_false",
                         help="do not spend a round's leftover interactions accepting good proposals")
     parser.add_argument("--no-full-baseline", dest="full_baseline", action="store_false")
