@@ -1,7 +1,8 @@
 """The annotation loop, simulated: boxes on part of an image, train, predict the rest, correct, retrain.
 
-Run:  nice -n 10 python benchmarks/bench_loop.py [--cases kc167,nuclei,rods] [--budget 240]
-      [--finetune-budget 120] [--threads 2] [--box-background on|off] [--json out.json]
+Run:  nice -n 10 python benchmarks/bench_loop.py [--cases kc167,macrophage,nuclei,rods,touching]
+      [--budget 240] [--finetune-budget 120] [--threads 2] [--cpu-budget] [--box-clicks 5]
+      [--box-background on|off|ring] [--target boundary|distance] [--json out.json]
 
 The simulated user of ``/work/shared/measuring.md`` ("The loop, simulated"):
 
@@ -17,15 +18,21 @@ The simulated user of ``/work/shared/measuring.md`` ("The loop, simulated"):
     F1 at IoU 0.5 against the reference objects whose centre lies in the
     right half).  Beside it, the same network trained for the same time on
     the full reference labels of the left half.
-(b) Two correction rounds: the user boxes the 10 reference objects of the
-    right half that the current proposals get worst (lowest best IoU; a box
-    and GrabCut, accepted, 10 interactions), the model is fine-tuned on the
-    grown set for ``--finetune-budget`` seconds (``train_model(init_model=)``
-    when available, else a fresh training, said in the output), and the right
-    half is scored again: the network alone, and the dataset's labels
-    (accepted objects over the proposals).
-(c) Touching rod-shaped cells (``samples.rods_2d``, synthetic) from box labels,
-    as (a).
+(b) Two correction rounds: the user sees the accepted objects over the
+    proposals (:func:`~napari_segkit.annotation.dataset_labels`); the click
+    robot corrects the worst of them (the right half's reference objects with
+    the lowest best IoU) starting from the proposal
+    (:class:`~napari_segkit.annotation.ProposalCorrection`), <= 10 clicks a
+    round, accepts what reaches ``--accept-iou``, and spends clicks left over
+    accepting good proposals as they are; the model is fine-tuned on the grown
+    set for ``--finetune-budget`` seconds (``train_model(init_model=)``), and
+    the right half is scored again: the network alone, and the dataset's
+    labels.  ``--correction boxes`` is the earlier simulation (the worst
+    objects boxed again with GrabCut).
+(c) Touching rod-shaped cells (``samples.rods_2d``, synthetic) and touching
+    nuclei (``touching``, synthetic, made here) from box labels, as (a);
+    ``--target`` chooses the network's instance target (boundary band or
+    distance classes).
 
 Also per case: the Monte Carlo dropout uncertainty of the (a) model: the
 area under the ROC curve of per-object mutual information for telling
@@ -440,6 +447,7 @@ def run_case(name, args):
     rounds = []
     from napari_segkit.annotation import dataset_labels
 
+    wasted = 0
     for r in range(args.rounds):
         stats_before = aset.effort()
         if args.correction == "boxes":  # the earlier simulation: the worst objects boxed again
@@ -458,8 +466,12 @@ def run_case(name, args):
         pred = np.asarray(predict_labels(image, model, channel_axis=channel_axis))
         combined = dataset_labels(aset.labels["image"], pred)
         effort = aset.effort()
+        # clicks on objects the robot did not accept are spent too, though no event records them
+        wasted += sum(c["clicks"] for c in correction.get("clicks_log", []) if c.get("accepted") is False)
         rounds.append({"round": r + 1, "correction": correction,
                        "round_interactions": effort.interactions - stats_before.interactions,
+                       "interactions_spent": effort.interactions + wasted,
+                       "spent_per_object": round((effort.interactions + wasted) / max(effort.objects, 1), 2),
                        "round_objects": effort.objects - stats_before.objects,
                        "f1_network": round(f1(pred, reference, region), 3),
                        "f1_dataset": round(f1(combined, reference, region), 3), "train": info,
