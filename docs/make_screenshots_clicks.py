@@ -1,7 +1,9 @@
-"""Take docs/images/clicks.png: the Clicks widget docked in napari after a real run.
+"""Take docs/images/clicks.png and clicks-correction.png: the Clicks widget docked in napari after real runs.
 
-One positive click on each of six nuclei of the synthetic sample, and one negative click, in two Points
-layers; the result is a Labels layer drawn as contours.  Run with a display, or under a virtual one::
+clicks.png: one positive click on each of six nuclei of the synthetic sample, and one negative click, in two
+Points layers; the result is a Labels layer drawn as contours.  clicks-correction.png: one nucleus whose first
+click misses part of it, and the correction click the click robot places at the deepest missed point; the
+first click's result alone is drawn beside the corrected one.  Run with a display, or under a virtual one::
 
     xvfb-run -a python docs/make_screenshots_clicks.py
 """
@@ -48,6 +50,51 @@ def main() -> None:
     _wait(widget)
     IMAGES.mkdir(exist_ok=True)
     _save(viewer.screenshot(canvas_only=False, flash=False), IMAGES / "clicks.png")
+    viewer.close()
+    correction()
+
+
+def correction(nucleus: int = 4) -> None:
+    """One nucleus: its first click's object (orange outline), then the robot's correction click."""
+    import napari
+    from napari.utils.colormaps import DirectLabelColormap
+
+    from napari_segkit import segment_clicks
+    from napari_segkit._napari._clicks_widget import ClicksWidget
+    from napari_segkit.evaluation import ClickRobot, iou
+
+    viewer = napari.Viewer(title="napari-segkit: a click correction")
+    viewer.window.resize(1300, 820)
+    image, truth, seeds = viewer.open_sample("napari-segkit", "nuclei_2d")
+    reference = np.asarray(truth.data) == nucleus
+    viewer.layers.remove(truth)
+    viewer.layers.remove(seeds)
+    robot = ClickRobot(reference)
+    first = robot.first_click()
+    before = segment_clicks(np.asarray(image.data), [first], rng=0)
+    point, positive = robot.next_click(before != 0)
+    layer = viewer.add_labels((before != 0).astype(np.uint8), name="first click only", opacity=1.0)
+    layer.contour = 1
+    layer.colormap = DirectLabelColormap(color_dict={None: "transparent", 1: "orange"})
+    clicks = viewer.add_points(np.array([first, point], dtype=float), name="positive", face_color="lime", size=1.5)
+    widget = ClicksWidget(viewer)
+    viewer.window.add_dock_widget(widget, name="Clicks", area="right")
+    widget.image_layer = image
+    widget.set_layer("positive", clicks)
+    widget.run()
+    _wait(widget)
+    result = viewer.layers[-1]
+    result.contour = 1
+    after = np.asarray(result.data) != 0
+    print(f"nucleus {nucleus}: IoU {iou(before != 0, reference):.2f} after the first click, "
+          f"{iou(after, reference):.2f} after the correction ({'positive' if positive else 'negative'} at {point})")
+    where = np.argwhere(reference)
+    centre = where.mean(axis=0)
+    viewer.camera.center = tuple(centre)
+    viewer.camera.zoom = 8
+    viewer.layers.selection.active = clicks
+    _wait(widget)
+    _save(viewer.screenshot(canvas_only=False, flash=False), IMAGES / "clicks-correction.png")
     viewer.close()
 
 
