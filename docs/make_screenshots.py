@@ -32,6 +32,19 @@ def _wait(widget, timeout: float = 60.0) -> None:
         time.sleep(0.01)
 
 
+def _run_docked(viewer, widget, name: str, image, layers: dict, contour: int):
+    """Dock ``widget``, choose ``image`` and the named ``layers``, run it, wait; its output drawn as contours."""
+    viewer.window.add_dock_widget(widget, name=name, area="right")
+    widget.image_layer = image
+    for role, layer in layers.items():
+        widget.set_layer(role, layer)
+    widget.run()
+    _wait(widget)
+    result = viewer.layers[-1]
+    result.contour = contour
+    return result
+
+
 def _save(array: np.ndarray, path: Path) -> None:
     """Save an RGBA screenshot as a PNG under MAX_BYTES (palette if needed)."""
     from PIL import Image

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_screenshots import IMAGES, _save, _wait  # noqa: E402  (shared helpers)
+from make_screenshots import IMAGES, _run_docked, _save, _wait  # noqa: E402  (shared helpers)
 
 
 def main() -> None:
@@ -37,14 +37,7 @@ def main() -> None:
     background = np.argwhere(reference == 0)[len(np.argwhere(reference == 0)) // 2][None].astype(float)
     negative = viewer.add_points(background, name="negative", face_color="magenta", size=6)
     widget = ClicksWidget(viewer)
-    viewer.window.add_dock_widget(widget, name="Clicks", area="right")
-    widget.image_layer = image
-    widget.set_layer("positive", positive)
-    widget.set_layer("negative", negative)
-    widget.run()
-    _wait(widget)
-    result = viewer.layers[-1]
-    result.contour = 2
+    _run_docked(viewer, widget, "Clicks", image, {"positive": positive, "negative": negative}, contour=2)
     viewer.layers.selection.active = positive
     viewer.reset_view()
     _wait(widget)
@@ -78,13 +71,7 @@ def correction(nucleus: int = 4) -> None:
     layer.colormap = DirectLabelColormap(color_dict={None: "transparent", 1: "orange"})
     clicks = viewer.add_points(np.array([first, point], dtype=float), name="positive", face_color="lime", size=1.5)
     widget = ClicksWidget(viewer)
-    viewer.window.add_dock_widget(widget, name="Clicks", area="right")
-    widget.image_layer = image
-    widget.set_layer("positive", clicks)
-    widget.run()
-    _wait(widget)
-    result = viewer.layers[-1]
-    result.contour = 1
+    result = _run_docked(viewer, widget, "Clicks", image, {"positive": clicks}, contour=1)
     after = np.asarray(result.data) != 0
     print(f"nucleus {nucleus}: IoU {iou(before != 0, reference):.2f} after the first click, "
           f"{iou(after, reference):.2f} after the correction ({'positive' if positive else 'negative'} at {point})")

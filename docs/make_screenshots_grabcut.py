@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_screenshots import IMAGES, _save, _wait  # noqa: E402  (shared helpers)
+from make_screenshots import IMAGES, _run_docked, _save, _wait  # noqa: E402  (shared helpers)
 
 
 def main() -> None:
@@ -37,13 +37,7 @@ def main() -> None:
     shapes = viewer.add_shapes(boxes, shape_type="rectangle", name="boxes", edge_color="cyan",
                                face_color="transparent", edge_width=1.5)
     widget = GrabCutWidget(viewer)
-    viewer.window.add_dock_widget(widget, name="GrabCut", area="right")
-    widget.image_layer = image
-    widget.set_layer("boxes", shapes)
-    widget.run()
-    _wait(widget)
-    result = viewer.layers[-1]
-    result.contour = 2
+    _run_docked(viewer, widget, "GrabCut", image, {"boxes": shapes}, contour=2)
     viewer.layers.selection.active = shapes
     viewer.reset_view()
     _wait(widget)
