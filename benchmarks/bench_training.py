@@ -16,7 +16,7 @@ voting (instances and the semantic foreground's boundary F1).
 Variants (``--variants``): ``default``, ``constant-lr`` (no cosine decay),
 ``aug-none`` / ``aug-flips`` / ``aug-strong`` (augmentation levels),
 ``patch-96`` / ``patch-192``, ``full-budget`` (the stopping rule off: the
-whole budget is trained).  ``--sweep`` adds the post-processing sweep
+whole budget is trained); several join with ``+``.  ``--sweep`` adds the post-processing sweep
 and ``--tta`` test-time augmentation for U-Nets.
 
 Run (long; the machine is shared, so under nice; one training at a time)::
@@ -179,7 +179,8 @@ def main(argv=None) -> int:
     parser.add_argument("--budget", type=float, default=120.0, help="training CPU seconds per network")
     parser.add_argument("--sets", nargs="*", default=["kc167_cells_2d", "neuron_cells_2d", *SYNTHETIC_SETS])
     parser.add_argument("--architectures", nargs="*", default=["unet", "farabet"])
-    parser.add_argument("--variants", nargs="*", default=["default"], choices=list(VARIANTS))
+    parser.add_argument("--variants", nargs="*", default=["default"],
+                        help=f"any of {list(VARIANTS)}, or several joined by '+' (e.g. full-budget+constant-lr)")
     parser.add_argument("--superpixel-size", type=int, default=30, help="Farabet's voting (0: off)")
     parser.add_argument("--tta", action="store_true", help="also test-time augmentation (U-Net)")
     parser.add_argument("--sweep", action="store_true", help="also the post-processing sweep (U-Net)")
@@ -192,6 +193,10 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(args.threads)
     for variant in args.variants:
+        unknown = [v for v in variant.split("+") if v not in VARIANTS]
+        if unknown:
+            parser.error(f"unknown variant(s) {unknown}; known: {list(VARIANTS)}")
+    for variant in args.variants:
         for name in args.sets:
             if name not in SYNTHETIC_SETS and not (devdata() / f"{name}_image.tif").is_file():
                 print(f"no dev data {name!r} at {devdata()}: skipped", file=sys.stderr)
@@ -199,7 +204,8 @@ def main(argv=None) -> int:
             tr_img, tr_lab, te_img, te_lab, axis, kind = load_set(name)
             for architecture in args.architectures:
                 model, info = train(tr_img, tr_lab, architecture=architecture, budget=args.budget,
-                                    channel_axis=axis, rng=args.rng, **VARIANTS[variant])
+                                    channel_axis=axis, rng=args.rng,
+                                    **{k: v for part in variant.split("+") for k, v in VARIANTS[part].items()})
                 is_unet = architecture == "unet"
                 entry = {"data": name, "kind": kind, "architecture": architecture, "variant": variant,
                          "budget_cpu_s": args.budget, "threads": args.threads, "rng": args.rng, **info,
