@@ -314,13 +314,15 @@ def test_removing_dock_or_closing_viewer_cancels_run(make_napari_viewer, qtbot):
         _, widget = viewer.window.add_plugin_dock_widget("napari-segkit", "Graph cut")
         widget.seeds_layer = seeds
         n_before = len(viewer.layers)
-        worker = widget.run()
+        assert widget.run() is not None
         job = widget._job
-        with qtbot.waitSignal(worker.finished, timeout=15000):
-            if how == "remove dock":
-                viewer.window.remove_dock_widget(widget.native)
-            else:
-                viewer.close()
+        if how == "remove dock":
+            viewer.window.remove_dock_widget(widget.native)
+        else:
+            viewer.close()
+        # the widget's own `finished` handler (connected before the thread started: no race
+        # with a job that ends before this test could connect to the signal)
+        qtbot.waitUntil(lambda: widget.worker is None, timeout=15000)
         assert job.cancelled, how
         qtbot.wait(20)
         assert "img graph cut" not in viewer.layers, how
