@@ -193,7 +193,7 @@ def test_epoch_lines_name_the_budget_not_an_epoch_cap(one_thread, caplog):
 
 
 def test_time_budget_stops_training(one_thread):
-    image, labels, args = _tiny(epochs=None, time_budget=0.01)
+    image, labels, args = _tiny(epochs=None, time_budget=1e-6)
     model = train_model(image, labels, **args)
     assert model.config["training"]["stopped_by"] == "time budget"
     assert len(model.history) == 1
